@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Creating, configuring and freeing executors; reading what they captured. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "executor-private.h"
+#include "util/shell-split.h"
+#include "util/strv.h"
+
+static bool is_configurable(MkExecutor *e) {
+        return e->state == MK_STATE_IDLE;
+}
+
+#define ASSERT_CONFIGURABLE(e)                  \
+        do {                                    \
+                if (!(e))                       \
+                        return -EINVAL;         \
+                if (!is_configurable(e))        \
+                        return -EBUSY;          \
+        } while (0)
+
+static int containment_from_env(MkContainment *ret) {
+        const char *v = getenv("MIRAKURU_CONTAINMENT");
+        if (!v || !*v)
+                return 0;
+        return mk_containment_from_string(v, ret);
+}
+
+int mk_executor_new(MkExecutor **ret) {
+        MkExecutor *e;
+
+        if (!ret)
+                return -EINVAL;
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        *e = (MkExecutor) {
+                .n_ref = 1,
+                .stdin_fd = -EBADF,
+                .timeout_usec = MK_DEFAULT_START_TIMEOUT_USEC,
+                .stop_timeout_usec = MK_DEFAULT_STOP_TIMEOUT_USEC,
+                .stop_signal = SIGTERM,
+                .kill_signal = SIGKILL,
+                .expected_exit = -1,
+                .capture_size = MK_DEFAULT_CAPTURE_BYTES,
+                .tee_fd = { -EBADF, -EBADF },
+                .containment_wanted = MK_CONTAINMENT_AUTO,
+                .pre_check = true,
+                .state = MK_STATE_IDLE,
+                .child = { .pidfd = -EBADF, .gate_fd = -EBADF, .exec_fd = -EBADF },
+        };
+        /* An unknown value is reported by the first start, not ignored. */
+        if (containment_from_env(&e->containment_wanted) < 0)
+                e->containment_wanted = (MkContainment) -1;
+        *ret = e;
+        return 0;
+}
+
+MkExecutor *mk_executor_ref(MkExecutor *e) {
+        if (e)
+                e->n_ref++;
+        return e;
+}
+
+static void executor_free(MkExecutor *e) {
+        executor_free_run(e);
+        for (size_t i = 0; i < e->n_probes; i++)
+                probe_free(e->probes[i]);
+        free(e->probes);
+        for (int i = 0; i < 2; i++) {
+                capture_free(e->capture[i]);
+                safe_close(e->tee_fd[i]);
+        }
+        for (unsigned i = 0; i < RECENT_LINES; i++)
+                free(e->recent[i]);
+        strv_free(e->argv);
+        strv_free(e->env_overrides);
+        strv_free(e->env_removals);
+        free(e->name);
+        free(e->cwd);
+        free(e->bus_address);
+        free(e->containment_reason);
+        free(e->error);
+        safe_close(e->stdin_fd);
+        sd_event_unref(e->event);
+        free(e);
+}
+
+MkExecutor *mk_executor_unref(MkExecutor *e) {
+        if (!e)
+                return NULL;
+        if (--e->n_ref > 0)
+                return NULL;
+
+        /* The last reference: nothing may outlive us. Hold one reference while
+         * stopping so callbacks cannot free the executor under our feet. */
+        e->n_ref = 1;
+        if (e->state != MK_STATE_IDLE) {
+                if (e->event && sd_event_get_state(e->event) == SD_EVENT_INITIAL)
+                        (void) mk_executor_stop(e);
+                else if (e->containment)
+                        /* Inside a callback of the loop we cannot wait: kill at once. */
+                        (void) containment_kill_all(e->containment);
+        }
+        executor_free(e);
+        return NULL;
+}
+
+void mk_executor_unrefp(MkExecutor **e) {
+        if (e && *e)
+                *e = mk_executor_unref(*e);
+}
+
+static int default_name(MkExecutor *e) {
+        _cleanup_free_ char *copy = strdup(e->argv[0]);
+        if (!copy)
+                return -ENOMEM;
+        char *n = strdup(basename(copy));
+        if (!n)
+                return -ENOMEM;
+        free(e->name);
+        e->name = n;
+        return 0;
+}
+
+static int take_argv(MkExecutor *e, char **argv, bool name_from_argv) {
+        if (!argv || !argv[0] || !*argv[0]) {
+                strv_free(argv);
+                return -EINVAL;
+        }
+        strv_free(e->argv);
+        e->argv = argv;
+        return name_from_argv ? default_name(e) : 0;
+}
+
+int mk_executor_set_argv(MkExecutor *e, const char *const *argv) {
+        char **copy;
+        int r;
+
+        ASSERT_CONFIGURABLE(e);
+        if (!argv || !argv[0])
+                return -EINVAL;
+        r = strv_copy(argv, &copy);
+        if (r < 0)
+                return r;
+        return take_argv(e, copy, true);
+}
+
+int mk_executor_set_command_line(MkExecutor *e, const char *command_line) {
+        char **words;
+        int r;
+
+        ASSERT_CONFIGURABLE(e);
+        if (!command_line)
+                return -EINVAL;
+        r = shell_split(command_line, &words);
+        if (r < 0)
+                return r;
+        return take_argv(e, words, true);
+}
+
+int mk_executor_set_shell_command(MkExecutor *e, const char *script) {
+        const char *argv[] = { "/bin/sh", "-c", script, NULL };
+        char **copy;
+        int r;
+
+        ASSERT_CONFIGURABLE(e);
+        if (!script || !*script)
+                return -EINVAL;
+        r = strv_copy(argv, &copy);
+        if (r < 0)
+                return r;
+        r = take_argv(e, copy, false);
+        if (r < 0)
+                return r;
+        if (!e->name) {
+                e->name = strdup("sh");
+                if (!e->name)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int mk_executor_set_name(MkExecutor *e, const char *name) {
+        char *n;
+
+        ASSERT_CONFIGURABLE(e);
+        if (!name || !*name)
+                return -EINVAL;
+        n = strdup(name);
+        if (!n)
+                return -ENOMEM;
+        free(e->name);
+        e->name = n;
+        return 0;
+}
+
+const char *mk_executor_get_name(MkExecutor *e) {
+        return e ? e->name : NULL;
+}
+
+int mk_executor_set_env(MkExecutor *e, const char *name, const char *value) {
+        int r;
+
+        ASSERT_CONFIGURABLE(e);
+        if (!env_name_is_valid(name))
+                return -EINVAL;
+        if (!value)
+                return mk_executor_unset_env(e, name);
+        r = env_set(&e->env_overrides, name, value);
+        if (r < 0)
+                return r;
+        /* A later set wins over an earlier unset. */
+        for (char **i = e->env_removals; i && *i; i++)
+                if (strcmp(*i, name) == 0) {
+                        free(*i);
+                        for (; *i; i++)
+                                i[0] = i[1];
+                        break;
+                }
+        return 0;
+}
+
+int mk_executor_unset_env(MkExecutor *e, const char *name) {
+        int r;
+
+        ASSERT_CONFIGURABLE(e);
+        if (!env_name_is_valid(name))
+                return -EINVAL;
+        r = env_set(&e->env_overrides, name, NULL);
+        if (r < 0)
+                return r;
+        if (strv_contains(e->env_removals, name))
+                return 0;
+        return strv_push_dup(&e->env_removals, name);
+}
+
+int mk_executor_set_clean_env(MkExecutor *e, bool clean) {
+        ASSERT_CONFIGURABLE(e);
+        e->clean_env = clean;
+        return 0;
+}
+
+int mk_executor_set_cwd(MkExecutor *e, const char *directory) {
+        char *d = NULL;
+
+        ASSERT_CONFIGURABLE(e);
+        if (directory && !(d = strdup(directory)))
+                return -ENOMEM;
+        free(e->cwd);
+        e->cwd = d;
+        return 0;
+}
+
+int mk_executor_set_stdin_fd(MkExecutor *e, int fd) {
+        int copy = -EBADF;
+
+        ASSERT_CONFIGURABLE(e);
+        if (fd >= 0 && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+                return -errno;
+        safe_close(e->stdin_fd);
+        e->stdin_fd = copy;
+        return 0;
+}
+
+int mk_executor_set_timeout(MkExecutor *e, uint64_t usec) {
+        ASSERT_CONFIGURABLE(e);
+        e->timeout_usec = usec;
+        return 0;
+}
+
+static bool signal_is_valid(int signo) {
+        return signo > 0 && signo < _NSIG;
+}
+
+int mk_executor_set_stop_signal(MkExecutor *e, int signo) {
+        ASSERT_CONFIGURABLE(e);
+        if (!signal_is_valid(signo))
+                return -EINVAL;
+        e->stop_signal = signo;
+        return 0;
+}
+
+int mk_executor_set_kill_signal(MkExecutor *e, int signo) {
+        ASSERT_CONFIGURABLE(e);
+        if (!signal_is_valid(signo))
+                return -EINVAL;
+        e->kill_signal = signo;
+        return 0;
+}
+
+int mk_executor_set_stop_timeout(MkExecutor *e, uint64_t usec) {
+        ASSERT_CONFIGURABLE(e);
+        e->stop_timeout_usec = usec;
+        return 0;
+}
+
+int mk_executor_set_expected_exit(MkExecutor *e, int code) {
+        ASSERT_CONFIGURABLE(e);
+        if (code < -1 || code > 255)
+                return -EINVAL;
+        e->expected_exit = code;
+        return 0;
+}
+
+int mk_executor_set_capture_size(MkExecutor *e, size_t bytes) {
+        ASSERT_CONFIGURABLE(e);
+        e->capture_size = bytes;
+        return 0;
+}
+
+int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd) {
+        ASSERT_CONFIGURABLE(e);
+        if (streams == 0 || (streams & ~MK_STREAM_BOTH))
+                return -EINVAL;
+        for (int i = 0; i < 2; i++) {
+                int copy = -EBADF;
+                if (!(streams & (1 << i)))
+                        continue;
+                if (fd >= 0 && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+                        return -errno;
+                safe_close(e->tee_fd[i]);
+                e->tee_fd[i] = copy;
+        }
+        return 0;
+}
+
+int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+
+        ASSERT_CONFIGURABLE(e);
+        if (!path)
+                return -EINVAL;
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd < 0)
+                return -errno;
+        return mk_executor_set_output_fd(e, streams, fd);
+}
+
+int mk_executor_set_line_handler(MkExecutor *e, MkLineHandler handler, void *userdata) {
+        if (!e)
+                return -EINVAL;
+        e->line_handler = handler;
+        e->line_userdata = userdata;
+        return 0;
+}
+
+int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *userdata) {
+        if (!e)
+                return -EINVAL;
+        e->exit_handler = handler;
+        e->exit_userdata = userdata;
+        return 0;
+}
+
+int mk_executor_get_output(MkExecutor *e, MkStream stream, char **ret, size_t *ret_size) {
+        int i = stream == MK_STREAM_STDOUT ? 0 : stream == MK_STREAM_STDERR ? 1 : -1;
+
+        if (!e || i < 0 || !ret)
+                return -EINVAL;
+        if (!e->capture[i]) {
+                char *empty = strdup("");
+                if (!empty)
+                        return -ENOMEM;
+                *ret = empty;
+                if (ret_size)
+                        *ret_size = 0;
+                return 0;
+        }
+        return capture_get_output(e->capture[i], ret, ret_size);
+}
+
+int mk_executor_get_last_lines(MkExecutor *e, unsigned max, char **ret) {
+        const char *lines[RECENT_LINES];
+        unsigned n = 0;
+
+        if (!e || !ret)
+                return -EINVAL;
+        for (unsigned k = 0; k < RECENT_LINES; k++) {
+                const char *l = e->recent[(e->recent_next + k) % RECENT_LINES];
+                if (l)
+                        lines[n++] = l;
+        }
+        unsigned first = max > 0 && max < n ? n - max : 0;
+        size_t size = 1;
+        for (unsigned k = first; k < n; k++)
+                size += strlen(lines[k]) + 1;
+        char *s = malloc(size), *p = s;
+        if (!s)
+                return -ENOMEM;
+        for (unsigned k = first; k < n; k++) {
+                if (k > first)
+                        *p++ = '\n';
+                p = stpcpy(p, lines[k]);
+        }
+        *p = '\0';
+        *ret = s;
+        return 0;
+}
+
+int mk_executor_attach_event(MkExecutor *e, sd_event *event, int64_t priority) {
+        int r;
+
+        ASSERT_CONFIGURABLE(e);
+        if (e->event)
+                return -EBUSY;
+        if (event)
+                e->event = sd_event_ref(event);
+        else {
+                r = sd_event_default(&e->event);
+                if (r < 0)
+                        return r;
+        }
+        e->priority = priority;
+        return 0;
+}
+
+int mk_executor_detach_event(MkExecutor *e) {
+        ASSERT_CONFIGURABLE(e);
+        e->event = sd_event_unref(e->event);
+        return 0;
+}
+
+sd_event *mk_executor_get_event(MkExecutor *e) {
+        return e ? e->event : NULL;
+}
+
+int mk_executor_set_containment(MkExecutor *e, MkContainment containment) {
+        ASSERT_CONFIGURABLE(e);
+        if (!mk_containment_to_string(containment))
+                return -EINVAL;
+        e->containment_wanted = containment;
+        return 0;
+}
+
+int mk_executor_set_bus_address(MkExecutor *e, const char *address) {
+        char *a = NULL;
+
+        ASSERT_CONFIGURABLE(e);
+        if (address && !(a = strdup(address)))
+                return -ENOMEM;
+        free(e->bus_address);
+        e->bus_address = a;
+        return 0;
+}
+
+int mk_executor_set_pre_check(MkExecutor *e, bool enabled) {
+        ASSERT_CONFIGURABLE(e);
+        e->pre_check = enabled;
+        return 0;
+}
+
+MkContainment mk_executor_get_containment(MkExecutor *e) {
+        return e ? e->containment_used : MK_CONTAINMENT_AUTO;
+}
+
+const char *mk_executor_get_containment_reason(MkExecutor *e) {
+        return e ? e->containment_reason : NULL;
+}
+
+const char *mk_executor_get_cgroup(MkExecutor *e) {
+        return e && e->containment ? e->containment->cgroup_path : NULL;
+}
+
+bool mk_executor_is_running(MkExecutor *e) {
+        return e && e->child.pid > 0 && !e->main_reaped;
+}
+
+MkState mk_executor_get_state(MkExecutor *e) {
+        return e ? e->state : MK_STATE_IDLE;
+}
+
+pid_t mk_executor_get_pid(MkExecutor *e) {
+        return e && e->child.pid > 0 ? e->child.pid : 0;
+}
+
+int mk_executor_get_pidfd(MkExecutor *e) {
+        return e && e->child.pidfd >= 0 ? e->child.pidfd : -EBADF;
+}
+
+int mk_executor_get_exit(MkExecutor *e, MkExit *ret) {
+        if (!e || !ret)
+                return -EINVAL;
+        if (!e->have_exit)
+                return -ENODATA;
+        *ret = e->exit;
+        return 0;
+}
+
+int mk_exit_to_status(const MkExit *exit) {
+        if (!exit)
+                return -EINVAL;
+        return exit->code == CLD_EXITED ? exit->status : 128 + exit->status;
+}
+
+const char *mk_executor_get_error(MkExecutor *e) {
+        return e ? e->error : NULL;
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * libmirakuru: start the processes a test needs, wait until each is really
+ * ready, and afterwards guarantee that the whole process tree is gone.
+ *
+ * The model is mirakuru's executor: one MkExecutor is one service, a command
+ * plus how to tell it is ready (its probes) plus how to stop it. Every
+ * executor runs on an sd-event loop; several executors may share one loop.
+ *
+ *     _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+ *     const char *argv[] = { "redis-server", "--port", "6390", NULL };
+ *     r = mk_executor_new(&e);
+ *     r = mk_executor_set_argv(e, argv);
+ *     r = mk_executor_add_tcp_probe(e, "localhost", 6390);
+ *     r = mk_executor_start(e);          // returns once redis answers
+ *     ... use it ...
+ *     r = mk_executor_stop(e);           // returns once every process is gone
+ *
+ * Conventions, as in systemd's libraries:
+ *  - Functions return 0 (or a positive value) on success and a negative
+ *    errno-style value on failure. The library never prints; when something
+ *    fails, mk_executor_get_error() explains it in words for people.
+ *  - Output parameters are named ret_* and are written only on success.
+ *  - Objects are reference counted; unref accepts NULL and returns NULL.
+ *    mk_executor_unrefp() is for __attribute__((cleanup)).
+ *  - Times are microseconds (uint64_t), like sd-event; MK_USEC_INFINITY
+ *    means "no limit".
+ *  - No call is thread safe; use an executor from one thread at a time.
+ *  - The library does not install signal handlers and does not need
+ *    SIGCHLD blocked: child exits are watched through pidfds.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library is built with hidden visibility; what this header declares is its API. */
+#pragma GCC visibility push(default)
+
+#define MK_USEC_PER_MSEC UINT64_C(1000)
+#define MK_USEC_PER_SEC UINT64_C(1000000)
+#define MK_USEC_INFINITY UINT64_MAX
+
+/* Defaults, also used by mirakuru-run. */
+#define MK_DEFAULT_START_TIMEOUT_USEC (60 * MK_USEC_PER_SEC)
+#define MK_DEFAULT_STOP_TIMEOUT_USEC (10 * MK_USEC_PER_SEC)
+#define MK_DEFAULT_CAPTURE_BYTES ((size_t) 1024 * 1024)
+
+typedef struct MkExecutor MkExecutor;
+
+/* Output streams of a service; a bit mask. */
+typedef enum MkStream {
+        MK_STREAM_STDOUT = 1 << 0,
+        MK_STREAM_STDERR = 1 << 1,
+        MK_STREAM_BOTH = MK_STREAM_STDOUT | MK_STREAM_STDERR,
+} MkStream;
+
+/* Where an executor is in its life. */
+typedef enum MkState {
+        MK_STATE_IDLE,     /* never started, stopped, or a failed start torn down */
+        MK_STATE_STARTING, /* spawned, waiting for probes */
+        MK_STATE_READY,    /* every probe passed; the service is running */
+        MK_STATE_STOPPING, /* stop or kill in progress */
+        MK_STATE_EXITED,   /* ready, then the main process exited on its own;
+                            * mk_executor_stop() collects the rest */
+} MkState;
+
+/* How the processes of a service are held together (see mk_executor_set_containment()). */
+typedef enum MkContainment {
+        MK_CONTAINMENT_AUTO,          /* systemd, then cgroup, then process-group */
+        MK_CONTAINMENT_SYSTEMD,       /* a transient systemd scope, created over sd-bus */
+        MK_CONTAINMENT_CGROUP,        /* a cgroup v2 directory of our own */
+        MK_CONTAINMENT_PROCESS_GROUP, /* own session + process group, subreaper */
+} MkContainment;
+
+/* How the main process of a service ended. */
+typedef struct MkExit {
+        int code;   /* CLD_EXITED, CLD_KILLED or CLD_DUMPED (see waitid(2)) */
+        int status; /* the exit code for CLD_EXITED, else the signal number */
+        bool clean; /* exit 0, the expected exit code, or death by the stop signal */
+} MkExit;
+
+/* Called when an asynchronous start or stop has finished; result as the
+ * blocking call would have returned it. */
+typedef void (*MkDoneHandler)(MkExecutor *e, int result, void *userdata);
+
+/* Called when the main process exits, whatever the state (also during stop). */
+typedef void (*MkExitHandler)(MkExecutor *e, const MkExit *exit, void *userdata);
+
+/* Called for every complete line a service prints (without the newline).
+ * Lines longer than the capture buffer are delivered in pieces. */
+typedef void (*MkLineHandler)(MkExecutor *e, MkStream stream, const char *line, size_t length,
+                              void *userdata);
+
+/* ------------------------------------------------------------------------ */
+/* Creating and configuring an executor                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Creates an executor with no command. Returns -ENOMEM. */
+int mk_executor_new(MkExecutor **ret);
+MkExecutor *mk_executor_ref(MkExecutor *e);
+/* Drops a reference. The last one stops a running service (blocking, with
+ * the configured stop signal and timeouts) and frees the executor. */
+MkExecutor *mk_executor_unref(MkExecutor *e);
+void mk_executor_unrefp(MkExecutor **e);
+
+/* The command, as an argv array (copied). argv[0] is looked up in PATH
+ * (of the service's environment) unless it contains a slash.
+ * -EINVAL for an empty argv, -EBUSY while the service runs. */
+int mk_executor_set_argv(MkExecutor *e, const char *const *argv);
+/* The command as one string, split into words like a POSIX shell would:
+ * blanks separate words; 'single quotes' and "double quotes" group;
+ * backslash escapes. No variables, globs or substitutions.
+ * -EINVAL for unbalanced quotes or an empty command. */
+int mk_executor_set_command_line(MkExecutor *e, const char *command_line);
+/* The command as a script for /bin/sh -c (shell mode). */
+int mk_executor_set_shell_command(MkExecutor *e, const char *script);
+/* A name for messages and for the service's scope or cgroup; default: the
+ * basename of argv[0]. */
+int mk_executor_set_name(MkExecutor *e, const char *name);
+const char *mk_executor_get_name(MkExecutor *e);
+
+/* Environment: the caller's environment (as at start), unless
+ * mk_executor_set_clean_env() is true, plus overrides. value NULL removes
+ * NAME. -EINVAL for a name that is empty or holds '='. */
+int mk_executor_set_env(MkExecutor *e, const char *name, const char *value);
+int mk_executor_unset_env(MkExecutor *e, const char *name);
+/* Start from an empty environment instead of the caller's (PATH is still
+ * used to find the command). */
+int mk_executor_set_clean_env(MkExecutor *e, bool clean);
+/* Working directory of the service; NULL: the caller's. */
+int mk_executor_set_cwd(MkExecutor *e, const char *directory);
+/* Standard input of the service: an fd of the caller's (duplicated), or -1
+ * for /dev/null (the default). */
+int mk_executor_set_stdin_fd(MkExecutor *e, int fd);
+
+/* One deadline for the whole start: spawning, placement and every probe.
+ * Default MK_DEFAULT_START_TIMEOUT_USEC; MK_USEC_INFINITY waits forever. */
+int mk_executor_set_timeout(MkExecutor *e, uint64_t usec);
+/* The stop signal (default SIGTERM), sent to every process of the service. */
+int mk_executor_set_stop_signal(MkExecutor *e, int signo);
+/* The kill signal (default SIGKILL), sent when the stop timeout passes. */
+int mk_executor_set_kill_signal(MkExecutor *e, int signo);
+/* How long stop waits after the stop signal (default MK_DEFAULT_STOP_TIMEOUT_USEC). */
+int mk_executor_set_stop_timeout(MkExecutor *e, uint64_t usec);
+/* An exit code that counts as clean besides 0 (mirakuru's expected_returncode);
+ * -1 for none (the default). */
+int mk_executor_set_expected_exit(MkExecutor *e, int code);
+
+/* Before spawning, probes that look at an address (tcp, unix, http) check
+ * that nothing answers there yet; if something does, start fails with
+ * -EADDRINUSE (mirakuru's pre_start_check). Default on. */
+int mk_executor_set_pre_check(MkExecutor *e, bool enabled);
+
+/* ------------------------------------------------------------------------ */
+/* Output                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The service's stdout and stderr are always drained, even after readiness,
+ * so a chatty service never blocks on a full pipe. The newest bytes of each
+ * stream are kept in a ring buffer of this size (default
+ * MK_DEFAULT_CAPTURE_BYTES); 0 keeps nothing. */
+int mk_executor_set_capture_size(MkExecutor *e, size_t bytes);
+/* Also copy STREAM(s) to FD (duplicated; -1 stops copying). Writes are
+ * blocking: a reader that stops reading FD holds up this executor's loop. */
+int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd);
+/* Also copy STREAM(s) to a file, created 0600 if needed, appended to. */
+int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path);
+/* Calls HANDLER for every line the service prints. */
+int mk_executor_set_line_handler(MkExecutor *e, MkLineHandler handler, void *userdata);
+/* A copy of what was captured of STREAM (one stream, not both), NUL
+ * terminated; free() it. The oldest bytes are gone once more than the
+ * capture size was printed. */
+int mk_executor_get_output(MkExecutor *e, MkStream stream, char **ret, size_t *ret_size);
+/* The last lines printed on either stream, oldest first, '\n' separated;
+ * free() it. At most MAX lines (0: all that are kept, up to 20). */
+int mk_executor_get_last_lines(MkExecutor *e, unsigned max, char **ret);
+
+/* ------------------------------------------------------------------------ */
+/* Readiness probes                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* A service is ready when every probe added has passed; with none, once the
+ * command has been executed. Probes react to events (inotify, non-blocking
+ * connects, the notify socket, libcurl's multi-socket interface) rather
+ * than polling where the kernel can tell; each stops once it has passed.
+ * Add probes while the executor is idle (-EBUSY otherwise); they stay for
+ * later starts. Bad arguments give -EINVAL with mk_executor_get_error()
+ * saying what is wrong. */
+
+/* A line printed on STREAMS (default both) matches REGEX: POSIX extended
+ * regular expressions (regcomp(3), REG_EXTENDED), searched anywhere in the
+ * line as grep does ('^' anchors). */
+int mk_executor_add_output_probe(MkExecutor *e, const char *regex, MkStream streams);
+
+/* A TCP connection to HOST (NULL: "localhost") port PORT (1-65535) succeeds.
+ * Every address HOST resolves to is tried (localhost: ::1 and 127.0.0.1). */
+int mk_executor_add_tcp_probe(MkExecutor *e, const char *host, uint16_t port);
+
+/* A stream connection to the Unix socket at PATH succeeds; the directory is
+ * watched with inotify so the attempt happens when the path appears. */
+int mk_executor_add_unix_probe(MkExecutor *e, const char *path);
+
+/* How tcp and unix probes retry a refused connection: first after FIRST,
+ * doubling up to MAX (defaults 1 ms and 100 ms). */
+int mk_executor_set_probe_retry(MkExecutor *e, uint64_t first_usec, uint64_t max_usec);
+
+typedef struct MkHttpProbe {
+        const char *url;            /* http:// or https:// URL; http+unix://%2Fpath%2Fsock/path too */
+        const char *method;         /* NULL: "HEAD" */
+        const char *status;         /* POSIX extended regex for the status code; NULL: "^2[0-9][0-9]$" */
+        const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
+        const char *body;           /* request body, or NULL */
+        const char *unix_socket;    /* talk HTTP over this Unix socket, or NULL */
+        uint64_t request_timeout_usec; /* per request; 0: 5 s */
+} MkHttpProbe;
+
+/* An HTTP request answers with a status matching PROBE->status (libcurl).
+ * The strings are copied. -EOPNOTSUPP when built without libcurl. */
+int mk_executor_add_http_probe(MkExecutor *e, const MkHttpProbe *probe);
+
+/* The file PATH exists; with CHECK_PID it must also hold the pid of a live
+ * process of the service. */
+int mk_executor_add_pid_file_probe(MkExecutor *e, const char *path, bool check_pid);
+
+/* The service sends READY=1 over sd_notify to the NOTIFY_SOCKET we give it
+ * (a private socket per service). STATUS=, ERRNO=, EXIT_STATUS=, MAINPID=
+ * and EXTEND_TIMEOUT_USEC= are understood; only datagrams from processes of
+ * the service are accepted. */
+int mk_executor_add_notify_probe(MkExecutor *e);
+/* The s6 convention: the service writes a newline to fd FD_NUMBER (>= 3),
+ * which we give it as the write end of a pipe. */
+int mk_executor_add_notify_fd_probe(MkExecutor *e, int fd_number);
+/* The last STATUS= the service sent, or NULL. */
+const char *mk_executor_get_notify_status(MkExecutor *e);
+/* The MAINPID= the service sent, or 0. */
+pid_t mk_executor_get_notify_main_pid(MkExecutor *e);
+
+/* Socket activation: we bind and listen on HOST (NULL: "localhost" →
+ * 127.0.0.1) port PORT (0: a free port the kernel picks) before spawning and
+ * pass the socket as LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (NAME may be NULL).
+ * Ready at once: the kernel queues connections until the service accepts. */
+int mk_executor_add_listen_tcp(MkExecutor *e, const char *host, uint16_t port, const char *name);
+int mk_executor_add_listen_unix(MkExecutor *e, const char *path, const char *name);
+/* The port the INDEX-th (from 0) listening TCP socket is bound to, after start. */
+int mk_executor_get_listen_port(MkExecutor *e, unsigned index, uint16_t *ret);
+
+/* The shell command COMMAND (/bin/sh -c) is run repeatedly until it exits
+ * 0; each attempt is killed after ATTEMPT_TIMEOUT (0: 5 s). */
+int mk_executor_add_exec_probe(MkExecutor *e, const char *command, uint64_t attempt_timeout_usec);
+
+/* A caller's check (mirakuru's after_start_check): > 0 ready, 0 not yet,
+ * negative errno fails the start. Called every INTERVAL (0: only on output)
+ * and, with ON_OUTPUT, whenever the service prints a line. */
+typedef int (*MkCheckHandler)(MkExecutor *e, void *userdata);
+int mk_executor_add_custom_probe(MkExecutor *e, MkCheckHandler check, void *userdata,
+                                 uint64_t interval_usec, bool on_output);
+
+/* ------------------------------------------------------------------------ */
+/* Event loop                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Runs the executor on EVENT (NULL: the thread's default loop) at PRIORITY,
+ * like sd_bus_attach_event(). Without a call, the first start attaches to
+ * the thread's default loop. -EBUSY while the service runs. */
+int mk_executor_attach_event(MkExecutor *e, sd_event *event, int64_t priority);
+int mk_executor_detach_event(MkExecutor *e);
+sd_event *mk_executor_get_event(MkExecutor *e);
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Starts the service and returns once it is ready, it failed, or the start
+ * deadline passed; runs the loop until then (must not be called from a
+ * callback of that loop). On failure the whole service is torn down before
+ * this returns, and mk_executor_get_error() says why, with the exit status
+ * and last lines of output where the service exited.
+ *   0           ready (or the main process exited 0 without probes: a
+ *               daemonizing service, mirakuru's semantics)
+ *   -ENOENT, -EACCES, -ENOEXEC, ...  the command could not be executed
+ *   -ECHILD     the service exited (non-zero or by a signal) before ready
+ *   -ETIMEDOUT  the start deadline passed; the error names the unmet probe
+ *   -EADDRINUSE something already answers where a probe looks (pre-check)
+ *   -ECANCELED  mk_executor_stop() or kill was called during the start
+ *   -EBUSY      already started
+ *   -EINVAL     no command */
+int mk_executor_start(MkExecutor *e);
+/* The same, without blocking: returns 0 once the start is under way and
+ * calls DONE (may be NULL) with the result from the loop. */
+int mk_executor_start_async(MkExecutor *e, MkDoneHandler done, void *userdata);
+
+/* Stops the service: the stop signal to every process of the service, up to
+ * the stop timeout for all of them to exit, then the kill signal to all;
+ * returns only when every process is gone and the main process is reaped.
+ *   0         gone; the main process's exit was clean (see MkExit)
+ *   1         gone, but it had to be killed after the stop timeout
+ *   -ECHILD   gone; the main process exited uncleanly (mk_executor_get_exit())
+ *   -ESRCH    was never started
+ * Stopping a service that already exited just collects it (0 or -ECHILD). */
+int mk_executor_stop(MkExecutor *e);
+int mk_executor_stop_async(MkExecutor *e, MkDoneHandler done, void *userdata);
+
+/* Sends SIGNO (0: the kill signal) to every process of the service now.
+ * With WAIT, returns once every process is gone. -ESRCH if not running. */
+int mk_executor_kill(MkExecutor *e, int signo, bool wait);
+
+/* Runs the loop until the main process exits or USEC pass.
+ * 0 exited; -ETIMEDOUT; -ESRCH never started. */
+int mk_executor_wait(MkExecutor *e, uint64_t usec);
+
+/* Stops (as mk_executor_stop()) and starts again. Returns start's result. */
+int mk_executor_restart(MkExecutor *e);
+/* mirakuru's "stopped" context: stops the service, calls FN (may be NULL),
+ * and starts it again. Returns FN's negative result without restarting,
+ * else the result of the start. */
+int mk_executor_stopped(MkExecutor *e, int (*fn)(MkExecutor *e, void *userdata), void *userdata);
+
+/* Calls HANDLER (NULL: none) each time the main process exits. */
+int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *userdata);
+
+/* True while the main process is alive. */
+bool mk_executor_is_running(MkExecutor *e);
+MkState mk_executor_get_state(MkExecutor *e);
+/* The main process; 0 / -EBADF when there is none. The pidfd stays owned by
+ * the executor. */
+pid_t mk_executor_get_pid(MkExecutor *e);
+int mk_executor_get_pidfd(MkExecutor *e);
+/* How the main process ended; -ENODATA while it has not. */
+int mk_executor_get_exit(MkExecutor *e, MkExit *ret);
+/* The shell's view of an exit: the code, or 128+N for death by signal N. */
+int mk_exit_to_status(const MkExit *exit);
+/* Why the last start or stop failed, for people; NULL if it did not. */
+const char *mk_executor_get_error(MkExecutor *e);
+
+/* ------------------------------------------------------------------------ */
+/* Containment                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Which backend holds the service's processes. Default MK_CONTAINMENT_AUTO,
+ * or the value of $MIRAKURU_CONTAINMENT (auto, systemd, cgroup,
+ * process-group) when set. -EBUSY while running. */
+int mk_executor_set_containment(MkExecutor *e, MkContainment containment);
+/* The backend in use (after start), and in words why it was chosen. */
+MkContainment mk_executor_get_containment(MkExecutor *e);
+const char *mk_executor_get_containment_reason(MkExecutor *e);
+const char *mk_containment_to_string(MkContainment c);
+/* The service's cgroup, an absolute path in our mount namespace, while it
+ * runs; NULL on the process-group backend. */
+const char *mk_executor_get_cgroup(MkExecutor *e);
+/* The systemd backend talks to this bus address (for example
+ * "unix:path=/run/user/1000/systemd/private") instead of looking for one. */
+int mk_executor_set_bus_address(MkExecutor *e, const char *address);
+/* Parses "auto", "systemd", "cgroup", "process-group"; -EINVAL otherwise. */
+int mk_containment_from_string(const char *s, MkContainment *ret);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Readiness probes: one file per probe behind ProbeOps. A probe sees the
+ * executor only through the probe_* functions below (the loop, the pid, the
+ * cgroup, output lines); never another probe, never a containment backend. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "mirakuru.h"
+#include "util/macro.h"
+
+typedef struct Probe Probe;
+
+typedef struct ProbeOps {
+        const char *name; /* "tcp", "http", ... for messages */
+        size_t size;      /* of the probe's struct, which starts with Probe */
+
+        /* Before spawning: > 0 if something already answers where this probe
+         * looks (set the status to say what), 0 if not. May be NULL. */
+        int (*pre_check)(Probe *p);
+        /* Before spawning: add environment and fds for the child
+         * (probe_child_env(), probe_child_fd()). May be NULL. */
+        int (*prepare)(Probe *p);
+        /* The service was exec'd: start checking. Call probe_passed() when
+         * ready (maybe from within start), probe_failed() for a fatal error. */
+        int (*start)(Probe *p);
+        /* Every line the service prints. May be NULL. */
+        void (*line)(Probe *p, MkStream stream, const char *line, size_t length);
+        /* Stop every event source and request (after passing, on failure, on stop). */
+        void (*cancel)(Probe *p);
+        /* Free the probe's own fields (not p itself). May be NULL. */
+        void (*done)(Probe *p);
+} ProbeOps;
+
+struct Probe {
+        const ProbeOps *ops;
+        MkExecutor *executor; /* only for the probe_* functions */
+        bool started;
+        bool passed;
+        char *status;         /* what it last saw, for messages */
+};
+
+/* Allocates OPS->size bytes, zeroed, with ops set. */
+Probe *probe_alloc(const ProbeOps *ops);
+/* Cancels and frees. */
+Probe *probe_free(Probe *p);
+/* Registers P with executor E (which then owns it). -EBUSY while running. */
+int executor_add_probe(MkExecutor *e, Probe *p);
+
+/* The executor's view, for probes. */
+sd_event *probe_event(Probe *p);
+int64_t probe_priority(Probe *p);
+pid_t probe_pid(Probe *p);
+const char *probe_cgroup(Probe *p);       /* NULL without a cgroup */
+uint64_t probe_deadline(Probe *p);        /* CLOCK_MONOTONIC usec, or MK_USEC_INFINITY */
+void probe_extend_deadline(Probe *p, uint64_t usec); /* deadline = now + usec, if later */
+/* Environment and fds for the child (in prepare()). probe_child_fd returns
+ * the fd number the child will see it as (3, 4, ...); FD stays the probe's. */
+int probe_child_env(Probe *p, const char *name, const char *value);
+int probe_child_fd(Probe *p, int fd);
+void probe_child_listen_pid(Probe *p); /* the child gets LISTEN_PID=<its pid> */
+
+void probe_passed(Probe *p);
+/* A fatal problem: the start fails with ERROR (negative errno). */
+void probe_failed(Probe *p, int error, const char *fmt, ...) _printf_(3, 4);
+/* What it last saw ("connection refused", "HTTP 503"). */
+void probe_set_status(Probe *p, const char *fmt, ...) _printf_(2, 3);

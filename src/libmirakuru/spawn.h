@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Creating a child with clone3 + pidfd, held at a start gate until released. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct SpawnParams {
+        char *const *argv;       /* argv of the program */
+        char *const *exec_paths; /* candidate paths for argv[0], tried in order (see spawn_resolve()) */
+        char *const *envp;       /* environment; may hold one "LISTEN_PID=" slot, see below */
+        const char *cwd;         /* NULL: inherit */
+        int stdin_fd;            /* becomes fd 0 (-1: /dev/null) */
+        int stdout_fd;           /* becomes fd 1 */
+        int stderr_fd;           /* becomes fd 2 */
+        const int *pass_fds;     /* become fds 3, 4, ... in this order */
+        size_t n_pass_fds;
+        int cgroup_fd;           /* >= 0: spawn into this cgroup v2 directory (CLONE_INTO_CGROUP) */
+        bool set_listen_pid;     /* child adds LISTEN_PID=<its pid> to its environment */
+} SpawnParams;
+
+typedef struct SpawnedChild {
+        pid_t pid;
+        int pidfd;
+        int gate_fd;      /* write end of the start gate; closing it lets the child exec */
+        int exec_fd;      /* read end: EOF once exec succeeded, an errno if it failed */
+        bool in_cgroup;   /* CLONE_INTO_CGROUP was honoured */
+        bool used_clone3; /* false: fork + pidfd_open fallback */
+} SpawnedChild;
+
+/* Computes the paths spawn tries for ARGV0: itself if it holds a slash, else
+ * each PATH entry joined with it (PATH: the given value, else the default
+ * "/usr/local/bin:/usr/bin:/bin..."). Returns a strv. */
+int spawn_resolve(const char *argv0, const char *path, char ***ret);
+
+/* Creates the child, held at the gate. Between clone and exec the child
+ * only makes async-signal-safe calls: it resets signal dispositions and the
+ * mask, waits for the gate, calls setsid(), sets up fds 0-2 and passed fds,
+ * closes every other fd, changes directory and execs. */
+int spawn_start(const SpawnParams *params, SpawnedChild *ret);
+
+/* Opens the gate. */
+void spawn_release(SpawnedChild *child);
+
+/* Reads the exec result from exec_fd without blocking:
+ * 1 exec succeeded (EOF), 0 not known yet, negative errno: exec (or chdir,
+ * or fd setup) failed with that error. */
+int spawn_read_exec_result(int exec_fd);
+
+/* Closes fds; does not touch the process. */
+void spawned_child_done(SpawnedChild *child);
+
+/* clone3 is used unless the kernel or a seccomp filter refuses it, or
+ * $MIRAKURU_SPAWN=fork asks for the fallback (for tests). */

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test-util.h"
+
+const char *test_helper(const char *name) {
+        const char *dir = getenv("MIRAKURU_TEST_HELPERS");
+        char *p;
+
+        if (!dir) {
+                fprintf(stderr, "MIRAKURU_TEST_HELPERS is not set; run through meson test\n");
+                exit(EXIT_FAILURE);
+        }
+        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                abort();
+        return p;
+}
+
+const char *test_mirakuru_run(void) {
+        const char *p = getenv("MIRAKURU_RUN");
+        if (!p) {
+                fprintf(stderr, "MIRAKURU_RUN is not set; run through meson test\n");
+                exit(EXIT_FAILURE);
+        }
+        return p;
+}
+
+bool test_pid_alive(pid_t pid) {
+        char path[64], buf[512];
+        FILE *f;
+
+        if (pid <= 0)
+                return false;
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+                return false;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *close_paren = strrchr(buf, ')');
+        if (!close_paren || close_paren[1] != ' ')
+                return true;
+        return close_paren[2] != 'Z' && close_paren[2] != 'X';
+}
+
+uint64_t test_now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+bool test_wait_pid_gone(pid_t pid, uint64_t usec) {
+        uint64_t end = test_now_usec() + usec;
+        while (test_pid_alive(pid)) {
+                if (test_now_usec() >= end)
+                        return false;
+                usleep(2000);
+        }
+        return true;
+}
+
+int test_count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n - 1; /* the directory's own fd */
+}
+
+char *test_make_temp_dir(void) {
+        const char *tmp = getenv("TMPDIR") ?: "/tmp";
+        char *p;
+
+        if (asprintf(&p, "%s/mirakuru-test.XXXXXX", tmp) < 0 || !mkdtemp(p))
+                abort();
+        return p;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) flag;
+        (void) ftw;
+        return remove(path) < 0 ? 0 : 0;
+}
+
+void test_rm_rf(const char *path) {
+        if (path)
+                (void) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *test_read_file(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return NULL;
+        FILE *m = open_memstream(&buf, &size);
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+                fwrite(chunk, 1, n, m);
+        fclose(m);
+        fclose(f);
+        return buf;
+}
+
+bool test_wait_file(const char *path, uint64_t usec) {
+        uint64_t end = test_now_usec() + usec;
+        while (access(path, F_OK) < 0) {
+                if (test_now_usec() >= end)
+                        return false;
+                usleep(2000);
+        }
+        return true;
+}
+
+void test_skip_all(const char *reason) {
+        fprintf(stderr, "SKIP: %s\n", reason);
+        exit(EXIT_TEST_SKIP);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small helpers shared by the test programs. */
+#pragma once
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+/* Exit status that tells meson a test was skipped. */
+#define EXIT_TEST_SKIP 77
+
+/* Absolute path of a helper program built in tests/helpers (static buffer
+ * per call site is NOT kept: the result is malloc'd and never freed; tests
+ * are short-lived). */
+const char *test_helper(const char *name);
+/* Path of the built mirakuru-run. */
+const char *test_mirakuru_run(void);
+
+/* True if PID exists and is not a zombie. */
+bool test_pid_alive(pid_t pid);
+/* Waits up to USEC for PID to be gone (or a zombie); true if it is. */
+bool test_wait_pid_gone(pid_t pid, uint64_t usec);
+/* Number of open fds of this process. */
+int test_count_fds(void);
+/* A new private directory under $TMPDIR (malloc'd); test_rm_rf() removes it. */
+char *test_make_temp_dir(void);
+void test_rm_rf(const char *path);
+uint64_t test_now_usec(void);
+/* Reads a whole file into a malloc'd NUL-terminated string, or NULL. */
+char *test_read_file(const char *path);
+/* Waits up to USEC for PATH to exist. */
+bool test_wait_file(const char *path, uint64_t usec);
+/* Skips the whole program (exit 77) with REASON on stderr. */
+_Noreturn void test_skip_all(const char *reason);
