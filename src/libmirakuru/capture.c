@@ -72,8 +72,9 @@ static void feed_lines(Capture *c, const char *p, size_t n) {
                 const char *nl = memchr(p, '\n', n);
                 size_t k = nl ? (size_t) (nl - p) : n;
 
-                /* A line that grows past the limit goes out in pieces. */
-                while (c->line_len + k >= CAPTURE_LINE_MAX) {
+                /* A line that grows past the limit goes out in pieces. (A line of
+                 * exactly the limit is one line, not a piece and an empty line.) */
+                while (c->line_len + k > CAPTURE_LINE_MAX) {
                         size_t take = CAPTURE_LINE_MAX - c->line_len;
                         if (line_append(c, p, take) < 0)
                                 return;

@@ -85,6 +85,7 @@ static void executor_free(MkExecutor *e) {
         free(e->cwd);
         free(e->bus_address);
         free(e->containment_reason);
+        free(e->leftovers);
         free(e->error);
         safe_close(e->stdin_fd);
         sd_event_unref(e->event);
@@ -467,6 +468,23 @@ const char *mk_executor_get_cgroup(MkExecutor *e) {
         return e && e->containment ? e->containment->cgroup_path : NULL;
 }
 
+int mk_executor_get_leftovers(MkExecutor *e, char **ret) {
+        const char *l;
+        char *copy;
+        int n = 0;
+
+        if (!e || !ret)
+                return -EINVAL;
+        l = e->leftovers ?: "";
+        copy = strdup(l);
+        if (!copy)
+                return -ENOMEM;
+        for (const char *p = l; *p; p++)
+                n += *p == '\n';
+        *ret = copy;
+        return n;
+}
+
 bool mk_executor_is_running(MkExecutor *e) {
         return e && e->child.pid > 0 && !e->main_reaped;
 }
@@ -476,7 +494,8 @@ MkState mk_executor_get_state(MkExecutor *e) {
 }
 
 pid_t mk_executor_get_pid(MkExecutor *e) {
-        return e && e->child.pid > 0 ? e->child.pid : 0;
+        /* Once stopped (state idle) there is no main process any more. */
+        return e && e->child.pid > 0 && e->state != MK_STATE_IDLE ? e->child.pid : 0;
 }
 
 int mk_executor_get_pidfd(MkExecutor *e) {

@@ -40,6 +40,8 @@ struct MkExecutor {
         MkContainment containment_wanted;
         char *bus_address;
         bool pre_check;
+        uint64_t probe_retry_first_usec; /* 0: PROBE_RETRY_FIRST_USEC */
+        uint64_t probe_retry_max_usec;   /* 0: PROBE_RETRY_MAX_USEC */
         Probe **probes;
         size_t n_probes;
 
@@ -58,6 +60,7 @@ struct MkExecutor {
         Containment *containment;
         MkContainment containment_used;
         char *containment_reason;
+        char *leftovers;      /* "PID CMDLINE\n" of what the last kill had to reach */
         char **child_env; /* probes' additions */
         int *child_fds;
         size_t n_child_fds;

@@ -143,7 +143,7 @@ void executor_free_run(MkExecutor *e) {
         e->deadline_source = sd_event_source_disable_unref(e->deadline_source);
         e->stop_timer = sd_event_source_disable_unref(e->stop_timer);
         spawned_child_done(&e->child);
-        e->containment = containment_free(e->containment);
+        e->containment = containment_free_with_leftovers(e->containment, &e->leftovers);
         e->child_env = strv_free(e->child_env);
         free(e->child_fds);
         e->child_fds = NULL;
@@ -169,6 +169,8 @@ static void reset_run(MkExecutor *e) {
         free(e->containment_reason);
         e->containment_reason = NULL;
         e->containment_used = MK_CONTAINMENT_AUTO;
+        free(e->leftovers);
+        e->leftovers = NULL;
 }
 
 /* ---- teardown ---- */
@@ -426,6 +428,15 @@ static void on_line(void *userdata, MkStream stream, const char *line, size_t le
         MkExecutor *e = userdata;
 
         remember_line(e, line, length);
+        /* Output comes only after the exec, but its event may be dispatched
+         * before the exec pipe's: take the exec result first, so the probes
+         * are started and see this line. */
+        if (e->state == MK_STATE_STARTING && !e->exec_confirmed && e->exec_source &&
+            !e->tearing_down) {
+                int r = spawn_read_exec_result(e->child.exec_fd);
+                if (r != 0)
+                        handle_exec_result(e, r > 0 ? 0 : r);
+        }
         if (e->state == MK_STATE_STARTING)
                 for (size_t i = 0; i < e->n_probes; i++) {
                         Probe *p = e->probes[i];
@@ -450,6 +461,7 @@ static void on_placed(Containment *c _unused_, int result, void *userdata) {
         }
         free(e->containment_reason);
         e->containment_reason = e->containment->reason ? strdup(e->containment->reason) : NULL;
+        e->containment_used = e->containment->kind; /* a backend may have fallen back */
 
         spawn_release(&e->child);
         r = sd_event_add_io(e->event, &e->exec_source, e->child.exec_fd, EPOLLIN, on_exec_result, e);
@@ -462,6 +474,11 @@ static void on_placed(Containment *c _unused_, int result, void *userdata) {
 }
 
 /* ---- start ---- */
+
+/* Variables meant for the supervising process itself, never inherited. */
+static const char *const supervisor_only_env[] = {
+        "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_PID", "WATCHDOG_USEC",
+};
 
 /* Applies "NAME=VALUE" entries to ENV. */
 static int env_apply(char ***env, char *const *entries) {
@@ -491,6 +508,10 @@ static int build_env(MkExecutor *e, char ***ret) {
                 r = strv_copy((const char *const *) environ, &env);
                 if (r < 0)
                         return r;
+                /* What systemd handed to us is ours, not the service's: a service
+                 * must not notify our manager or take our sockets. */
+                for (size_t i = 0; i < ELEMENTSOF(supervisor_only_env); i++)
+                        (void) env_set(&env, supervisor_only_env[i], NULL);
         }
         for (char **i = e->env_removals; i && *i; i++)
                 (void) env_set(&env, *i, NULL);
@@ -537,7 +558,9 @@ static int prepare_probes(MkExecutor *e) {
                 r = p->ops->prepare(p);
                 if (r < 0) {
                         if (!e->error)
-                                executor_set_error(e, "%s: %s probe: %s", e->name, p->ops->name, strerror(-r));
+                                executor_set_error(e, "%s: %s probe: %s%s%s%s", e->name, p->ops->name,
+                                                   strerror(-r), p->status ? " (" : "",
+                                                   p->status ?: "", p->status ? ")" : "");
                         return r;
                 }
         }

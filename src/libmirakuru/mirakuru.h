@@ -130,7 +130,10 @@ const char *mk_executor_get_name(MkExecutor *e);
 
 /* Environment: the caller's environment (as at start), unless
  * mk_executor_set_clean_env() is true, plus overrides. value NULL removes
- * NAME. -EINVAL for a name that is empty or holds '='. */
+ * NAME. -EINVAL for a name that is empty or holds '='. What systemd gives
+ * the caller itself (NOTIFY_SOCKET, LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES,
+ * WATCHDOG_PID, WATCHDOG_USEC) is never inherited; set it explicitly (or
+ * use the notify and listen probes) to give it to the service. */
 int mk_executor_set_env(MkExecutor *e, const char *name, const char *value);
 int mk_executor_unset_env(MkExecutor *e, const char *name);
 /* Start from an empty environment instead of the caller's (PATH is still
@@ -359,6 +362,18 @@ const char *mk_executor_get_cgroup(MkExecutor *e);
 /* The systemd backend talks to this bus address (for example
  * "unix:path=/run/user/1000/systemd/private") instead of looking for one. */
 int mk_executor_set_bus_address(MkExecutor *e, const char *address);
+/* Also honoured: $MIRAKURU_BUS_ADDRESS, when no address was set. An
+ * explicit address is the only one tried; without one the systemd backend
+ * tries the system manager's private socket (as root), the user manager's
+ * private socket ($XDG_RUNTIME_DIR/systemd/private), then the user bus. */
+
+/* Leak forensics: the processes the last stop or kill found still running
+ * when it had to use the kill signal (after the stop timeout, or a kill),
+ * as "PID CMDLINE\n" lines, recorded at kill time; "" when the stop signal
+ * was enough. *RET is malloc'd (free() it). Returns how many processes
+ * are listed (>= 0), -EINVAL, -ENOMEM. Cleared by the next start. */
+int mk_executor_get_leftovers(MkExecutor *e, char **ret);
+
 /* Parses "auto", "systemd", "cgroup", "process-group"; -EINVAL otherwise. */
 int mk_containment_from_string(const char *s, MkContainment *ret);
 

@@ -41,8 +41,8 @@ int spawn_resolve(const char *argv0, const char *path, char ***ret) {
                         size_t n = strcspn(p, ":");
                         char *candidate;
                         /* An empty PATH entry means the current directory, as in execvp(). */
-                        if (asprintf(&candidate, "%.*s%s%s", (int) n, n > 0 ? p : ".",
-                                     "/", argv0) < 0)
+                        if (asprintf(&candidate, "%.*s/%s", n > 0 ? (int) n : 1,
+                                     n > 0 ? p : ".", argv0) < 0)
                                 return -ENOMEM;
                         r = strv_push(&l, candidate);
                         if (r < 0) {
@@ -69,13 +69,15 @@ static int move_above(int fd, int floor) {
         return fcntl(fd, F_DUPFD_CLOEXEC, floor);
 }
 
-static void close_all_from(int from, int except) {
-        if (except >= from) {
-                if (except > from && close_range(from, except - 1, 0) < 0)
-                        goto fallback;
-                if (close_range(except + 1, ~0U, 0) < 0)
-                        goto fallback;
-        } else if (close_range(from, ~0U, 0) < 0)
+/* Closes every fd from FROM up, except A and B. */
+static void close_all_from(int from, int a, int b) {
+        int lo = MIN(a, b), hi = MAX(a, b);
+
+        if (lo < from || hi < from)
+                goto fallback;
+        if ((lo > from && close_range(from, lo - 1, 0) < 0) ||
+            (hi > lo + 1 && close_range(lo + 1, hi - 1, 0) < 0) ||
+            close_range(hi + 1, ~0U, 0) < 0)
                 goto fallback;
         return;
 
@@ -83,7 +85,7 @@ fallback:;
         struct rlimit rl;
         int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int) rl.rlim_cur : 65536;
         for (int fd = from; fd < max; fd++)
-                if (fd != except)
+                if (fd != a && fd != b)
                         close(fd);
 }
 
@@ -118,24 +120,17 @@ static _Noreturn void child_main(const SpawnParams *p, char **envp, size_t liste
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
-        /* The gate: one byte means "go"; EOF means the parent died, so never exec. */
-        do
-                n = read(gate_fd, &byte, 1);
-        while (n < 0 && errno == EINTR);
-        if (n != 1)
-                _exit(127);
-        close(gate_fd);
-
         if (setsid() < 0)
                 child_fail(exec_fd, errno);
 
-        /* Move everything above the target range first, so no dup2() below
-         * overwrites a source still needed. */
-        if (exec_fd < base) {
-                exec_fd = move_above(exec_fd, base);
-                if (exec_fd < 0)
-                        _exit(127);
-        }
+        /* Set up the fds before waiting at the gate, so that a child held there
+         * does not keep copies of other services' pipes open. Move everything
+         * above the target range first, so no dup2() overwrites a source still
+         * needed. */
+        if (exec_fd < base && (exec_fd = move_above(exec_fd, base)) < 0)
+                _exit(127);
+        if (gate_fd < base && (gate_fd = move_above(gate_fd, base)) < 0)
+                child_fail(exec_fd, errno);
         for (int i = 0; i < base; i++) {
                 int src = i < 3 ? sources[i] : p->pass_fds[i - 3];
                 if (src < 0) {
@@ -150,7 +145,16 @@ static _Noreturn void child_main(const SpawnParams *p, char **envp, size_t liste
         for (int i = 0; i < base; i++)
                 if (dup2(moved[i], i) < 0) /* dup2() leaves the new fd inheritable */
                         child_fail(exec_fd, errno);
-        close_all_from(base, exec_fd);
+        close_all_from(base, exec_fd, gate_fd);
+
+        /* The gate: one byte means "go"; EOF means the parent gave up or died,
+         * so never exec. */
+        do
+                n = read(gate_fd, &byte, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+                _exit(127);
+        close(gate_fd);
 
         if (listen_pid_buf) {
                 format_pid(listen_pid_buf, "LISTEN_PID=", getpid());

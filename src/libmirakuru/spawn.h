@@ -36,8 +36,8 @@ int spawn_resolve(const char *argv0, const char *path, char ***ret);
 
 /* Creates the child, held at the gate. Between clone and exec the child
  * only makes async-signal-safe calls: it resets signal dispositions and the
- * mask, waits for the gate, calls setsid(), sets up fds 0-2 and passed fds,
- * closes every other fd, changes directory and execs. */
+ * mask, calls setsid(), sets up fds 0-2 and passed fds, closes every other
+ * fd, waits for the gate, changes directory and execs. */
 int spawn_start(const SpawnParams *params, SpawnedChild *ret);
 
 /* Opens the gate. */

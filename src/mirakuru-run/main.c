@@ -1,42 +1,37 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* mirakuru-run: start a service, wait until it is ready, supervise it in
- * the foreground, and tear the whole tree down at the end. A thin client of
- * the public library API. */
+/* mirakuru-run: start a service, wait until it is ready, then run --then's
+ * command or supervise it in the foreground, and tear the whole tree down
+ * at the end. A thin client of the public library API. */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "mirakuru.h"
+#include "notify-bridge.h"
 #include "options.h"
+#include "service.h"
+#include "then.h"
 
 typedef struct Run {
         Options opt;
         MkExecutor *e;
         sd_event *event;
+        Then *then;
         int exit_status;
-        int stop_signal_received; /* SIGINT/SIGTERM/SIGHUP that asked us to stop */
+        int then_status;          /* -1 while --then's command has not ended */
+        int signal_received;      /* the first SIGINT/SIGTERM/SIGHUP */
         bool stopping;
+        bool stopped;
 } Run;
-
-__attribute__((format(printf, 2, 3))) static void say(const Run *run, const char *fmt, ...) {
-        va_list ap;
-
-        if (run->opt.quiet)
-                return;
-        fprintf(stderr, "mirakuru-run: ");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
 
 static int start_error_to_exit(int r) {
         switch (r) {
         case -ENOENT:
+        case -ENOTDIR:
                 return EXIT_NOT_FOUND;
         case -EACCES:
         case -ENOEXEC:
@@ -54,18 +49,53 @@ static int start_error_to_exit(int r) {
         }
 }
 
-static void on_stopped(MkExecutor *e, int result, void *userdata) {
-        Run *run = userdata;
-        MkExit x;
+static const char *name_of(Run *run) {
+        return mk_executor_get_name(run->e);
+}
 
+static char *describe_exit(const MkExit *x) {
+        char *s = NULL;
+
+        if (x->code == CLD_EXITED) {
+                if (asprintf(&s, "exited with status %d", x->status) < 0)
+                        return NULL;
+        } else if (asprintf(&s, "was killed by SIG%s", sigabbrev_np(x->status) ?: "?") < 0)
+                return NULL;
+        return s;
+}
+
+/* The whole service is gone (or stopping failed): pick our exit status. */
+static void finish(Run *run, int result) {
+        MkExit x;
+        bool have_exit;
+
+        if (run->stopped)
+                return;
+        run->stopped = true;
+
+        have_exit = mk_executor_get_exit(run->e, &x) >= 0;
         if (result == 1)
-                say(run, "%s did not stop in time and had to be killed", mk_executor_get_name(e));
-        if (run->stop_signal_received)
+                log_warning("%s did not stop within the stop timeout and had to be killed", name_of(run));
+        else if (result < 0 && result != -ECHILD && result != -ESRCH)
+                log_warning("stopping %s failed: %s", name_of(run),
+                            mk_executor_get_error(run->e) ?: strerror(-result));
+        else
+                log_info("%s stopped%s", name_of(run), result == -ECHILD ? " (it had exited uncleanly)" : "");
+
+        if (run->opt.then)
+                /* Teardown trouble does not change --then's status. */
+                run->exit_status = run->then_status >= 0 ? run->then_status : EXIT_INTERNAL;
+        else if (run->signal_received)
                 /* We were asked to stop: success if the service stopped cleanly. */
-                run->exit_status = result >= 0 ? 0 : (mk_executor_get_exit(e, &x) >= 0 ? mk_exit_to_status(&x) : EXIT_INTERNAL);
-        else if (mk_executor_get_exit(e, &x) >= 0)
-                run->exit_status = mk_exit_to_status(&x);
+                run->exit_status = result == 0 || !have_exit || x.clean ? 0 : mk_exit_to_status(&x);
+        else
+                /* The service exited on its own: its status. */
+                run->exit_status = have_exit ? mk_exit_to_status(&x) : EXIT_INTERNAL;
         (void) sd_event_exit(run->event, 0);
+}
+
+static void on_stopped(MkExecutor *e, int result, void *userdata) {
+        finish(userdata, result);
 }
 
 static void begin_stop(Run *run) {
@@ -74,31 +104,63 @@ static void begin_stop(Run *run) {
         if (run->stopping)
                 return;
         run->stopping = true;
+        notify_bridge_stopping(run->e);
+        log_info("stopping %s", name_of(run));
         r = mk_executor_stop_async(run->e, on_stopped, run);
-        if (r < 0)
-                (void) sd_event_exit(run->event, 0);
+        if (r < 0 || mk_executor_get_state(run->e) == MK_STATE_IDLE)
+                /* Nothing to wait for (already collected), or no way to. */
+                finish(run, r == -ESRCH ? 0 : r);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Run *run = userdata;
+        int signo = (int) si->ssi_signo;
 
-        if (!run->stop_signal_received)
-                run->stop_signal_received = (int) si->ssi_signo;
-        if (run->opt.verbose)
-                say(run, "received SIG%s, stopping %s", sigabbrev_np((int) si->ssi_signo),
-                    mk_executor_get_name(run->e));
+        log_info("received SIG%s", sigabbrev_np(signo) ?: "?");
+        if (run->then && then_get_pid(run->then) > 0) {
+                /* The command decides; we tear down when it ends. A terminal's
+                 * signal (SI_KERNEL) already reached it with its process group. */
+                if (si->ssi_code != SI_KERNEL)
+                        (void) then_signal(run->then, signo);
+                if (!run->signal_received)
+                        run->signal_received = signo;
+                return 0;
+        }
+        if (run->stopping) {
+                /* Asked again while stopping: do not wait for the stop timeout. */
+                log_warning("killing %s now", name_of(run));
+                (void) mk_executor_kill(run->e, 0, false);
+                return 0;
+        }
+        if (!run->signal_received)
+                run->signal_received = signo;
         begin_stop(run);
         return 0;
 }
 
-static void on_exit_of_service(MkExecutor *e, const MkExit *x, void *userdata) {
+static void on_then_done(Then *t, int status, void *userdata) {
         Run *run = userdata;
+
+        run->then_status = status;
+        log_info("--then command ended with status %d", status);
+        begin_stop(run);
+}
+
+static void on_service_exit(MkExecutor *e, const MkExit *x, void *userdata) {
+        Run *run = userdata;
+        char *how;
 
         if (run->stopping || mk_executor_get_state(e) == MK_STATE_STARTING)
                 return;
-        if (run->opt.verbose) {
-                say(run, "%s exited (status %d)", mk_executor_get_name(e), mk_exit_to_status(x));
+        how = describe_exit(x);
+        if (run->then && then_get_pid(run->then) > 0) {
+                /* Say so at once: the command's failures may come from this. */
+                log_warning("%s %s while the --then command was running", name_of(run), how ?: "exited");
+                free(how);
+                return;
         }
+        log_info("%s %s", name_of(run), how ?: "exited");
+        free(how);
         /* Collect whatever it left behind, then exit with its status. */
         begin_stop(run);
 }
@@ -121,75 +183,113 @@ static int setup_signals(Run *run) {
         return 0;
 }
 
-static int configure(Run *run) {
+static void say_containment(Run *run) {
+        const char *cgroup = mk_executor_get_cgroup(run->e);
+        const char *reason = mk_executor_get_containment_reason(run->e);
+
+        log_info("containment: %s%s%s%s", mk_containment_to_string(mk_executor_get_containment(run->e)),
+                 reason ? " (" : "", reason ?: "", reason ? ")" : "");
+        if (cgroup)
+                log_info("cgroup: %s", cgroup);
+}
+
+/* Starts the service; returns 0 once it is ready, else our exit status. */
+static int start(Run *run) {
         int r;
 
-        r = mk_executor_new(&run->e);
-        if (r < 0)
+        log_info("starting %s", name_of(run));
+        notify_bridge_status("starting %s", name_of(run));
+        r = mk_executor_start(run->e);
+        if (r < 0) {
+                if (r == -ECANCELED && run->signal_received) {
+                        log_info("start of %s cancelled by SIG%s", name_of(run),
+                                 sigabbrev_np(run->signal_received) ?: "?");
+                        return 128 + run->signal_received;
+                }
+                const char *why = mk_executor_get_error(run->e);
+                log_error("%s", why ?: strerror(-r));
+                notify_bridge_status("%s failed to start", name_of(run));
+                return start_error_to_exit(r);
+        }
+        say_containment(run);
+        log_info("%s is ready (pid %d)", name_of(run), (int) mk_executor_get_pid(run->e));
+        notify_bridge_ready(run->e);
+        return 0;
+}
+
+static int run_then(Run *run) {
+        int r;
+
+        log_info("running --then command");
+        r = then_start(run->opt.then, run->e, (unsigned) run->opt.n_listen, run->event, on_then_done,
+                       run, &run->then);
+        if (r < 0) {
+                log_error("could not run the --then command: %s", strerror(-r));
                 return r;
-        r = mk_executor_set_argv(run->e, (const char *const *) run->opt.command);
-        if (r < 0)
-                return r;
-        r = mk_executor_set_timeout(run->e, run->opt.timeout_usec);
-        if (r < 0)
-                return r;
-        /* The service's output goes to ours, unchanged. */
-        r = mk_executor_set_output_fd(run->e, MK_STREAM_STDOUT, STDOUT_FILENO);
-        if (r < 0)
-                return r;
-        r = mk_executor_set_output_fd(run->e, MK_STREAM_STDERR, STDERR_FILENO);
-        if (r < 0)
-                return r;
-        r = mk_executor_set_exit_handler(run->e, on_exit_of_service, run);
-        if (r < 0)
-                return r;
-        return mk_executor_attach_event(run->e, run->event, 0);
+        }
+        return 0;
 }
 
 int main(int argc, char **argv) {
-        Run run = { .exit_status = 0 };
+        Run run = { .then_status = -1 };
         int r;
 
         r = options_parse(argc, argv, &run.opt);
         if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
+                return r > 0 ? EXIT_SUCCESS : r == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+        log_setup(run.opt.verbose, run.opt.quiet);
 
-        r = sd_event_default(&run.event);
+        r = sd_event_new(&run.event);
         if (r >= 0)
                 r = setup_signals(&run);
-        if (r >= 0)
-                r = configure(&run);
         if (r < 0) {
-                say(&run, "could not set up: %s", strerror(-r));
-                mk_executor_unref(run.e);
-                sd_event_unref(run.event);
-                return EXIT_INTERNAL;
+                log_error("could not set up the event loop: %s", strerror(-r));
+                run.exit_status = EXIT_INTERNAL;
+                goto out;
+        }
+        r = service_new(&run.opt, run.event, &run.e);
+        if (r != 0) {
+                run.exit_status = r;
+                goto out;
+        }
+        service_describe(&run.opt, run.e);
+        r = mk_executor_set_exit_handler(run.e, on_service_exit, &run);
+        if (r < 0) {
+                log_error("could not watch the service: %s", strerror(-r));
+                run.exit_status = EXIT_INTERNAL;
+                goto out;
         }
 
-        r = mk_executor_start(run.e);
-        if (r < 0) {
-                if (r == -ECANCELED && run.stop_signal_received)
-                        run.exit_status = 128 + run.stop_signal_received;
-                else {
-                        say(&run, "%s", mk_executor_get_error(run.e) ?: strerror(-r));
-                        run.exit_status = start_error_to_exit(r);
-                }
-        } else {
-                if (run.opt.verbose) {
-                        say(&run, "%s is ready (pid %d)", mk_executor_get_name(run.e), (int) mk_executor_get_pid(run.e));
-                        say(&run, "containment: %s (%s)", mk_containment_to_string(mk_executor_get_containment(run.e)),
-                            mk_executor_get_containment_reason(run.e) ?: "");
-                }
-                if (mk_executor_get_state(run.e) == MK_STATE_EXITED || run.stop_signal_received)
+        r = start(&run);
+        if (r != 0) {
+                run.exit_status = r;
+                goto out;
+        }
+
+        if (run.signal_received)
+                begin_stop(&run);
+        else if (run.opt.then) {
+                if (run_then(&run) < 0) {
+                        run.then_status = EXIT_INTERNAL;
                         begin_stop(&run);
+                }
+        } else if (mk_executor_get_state(run.e) == MK_STATE_EXITED)
+                /* A daemonizing service without probes that left nothing behind. */
+                begin_stop(&run);
+
+        if (!run.stopped) {
                 r = sd_event_loop(run.event);
                 if (r < 0) {
-                        say(&run, "event loop failed: %s", strerror(-r));
+                        log_error("event loop failed: %s", strerror(-r));
                         run.exit_status = EXIT_INTERNAL;
                 }
         }
 
+out:
+        run.then = then_free(run.then);
+        /* The last reference stops whatever still runs. */
         mk_executor_unref(run.e);
         sd_event_unref(run.event);
+        options_done(&run.opt);
         return run.exit_status;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* mirakuru-run's options: one table for parsing, validation and --help. */
+/* mirakuru-run's options: one table for parsing, validation and --help.
+ * Everything the user typed is checked here, before anything starts. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mirakuru.h"
@@ -18,15 +20,60 @@ enum {
         EXIT_NOT_FOUND = 127,
 };
 
+typedef struct HostPort {
+        char *host; /* NULL: the default host */
+        uint16_t port;
+} HostPort;
+
+/* Lists hold pointers into argv (or HostPorts); each is NULL-terminated
+ * and sized for the worst case, so it never grows. */
 typedef struct Options {
-        uint64_t timeout_usec;
+        /* The service. */
         char **command; /* points into argv */
+        bool shell;
+        const char *name;
+        const char *cwd;
+        const char **env;       /* "NAME=VALUE" */
+        const char **unset_env; /* "NAME" */
+        const char *log;
+
+        /* Readiness. */
+        uint64_t timeout_usec;
+        const char **outputs;
+        MkStream output_stream;
+        bool output_stream_set;
+        HostPort *tcp;
+        size_t n_tcp;
+        const char **unix_paths;
+        const char **http_urls;
+        const char *http_status;
+        const char *http_method;
+        const char **http_headers;
+        const char *http_data;
+        const char **pid_files;
+        bool notify;
+        HostPort *listen;
+        size_t n_listen;
+        const char **listen_unix;
+        const char **exec_probes;
+        bool pre_check;
+
+        /* Stopping and holding together. */
+        int stop_signal;
+        int kill_signal;
+        uint64_t stop_timeout_usec;
+        int expected_exit; /* -1: none */
+        MkContainment containment;
+        bool containment_set;
+
+        /* Ours. */
+        const char *then;
         bool verbose;
         bool quiet;
 } Options;
 
-/* Parses ARGV. Returns 0 to run, 1 when --help/--version was answered, or
- * -EINVAL after printing one clear line to stderr (exit EXIT_USAGE). */
+/* Parses and validates ARGV. Returns 0 to run, 1 when --help/--version was
+ * answered, or -EINVAL after printing one clear line to stderr (exit
+ * EXIT_USAGE); -ENOMEM. Free with options_done() (also after errors). */
 int options_parse(int argc, char **argv, Options *ret);
-/* "1.5" -> 1500000; -EINVAL for negative, non-numeric or too large values. */
-int parse_seconds(const char *s, uint64_t *ret);
+void options_done(Options *o);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include "test-util.h"
@@ -136,4 +137,42 @@ bool test_wait_file(const char *path, uint64_t usec) {
 void test_skip_all(const char *reason) {
         fprintf(stderr, "SKIP: %s\n", reason);
         exit(EXIT_TEST_SKIP);
+}
+
+long test_vmrss_kib(void) {
+        char line[256];
+        long kib = -1;
+        FILE *f = fopen("/proc/self/status", "re");
+
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+                        break;
+        fclose(f);
+        return kib;
+}
+
+pid_t test_read_pid_file(const char *path) {
+        char *s = test_read_file(path);
+        long pid = s ? strtol(s, NULL, 10) : 0;
+
+        free(s);
+        return pid > 0 ? (pid_t) pid : 0;
+}
+
+int test_run_until(sd_event *event, const bool *flag, uint64_t usec) {
+        uint64_t end = test_now_usec() + usec;
+
+        while (!*flag) {
+                uint64_t now = test_now_usec();
+                int r;
+
+                if (now >= end)
+                        return -ETIMEDOUT;
+                r = sd_event_run(event, end - now);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -37,3 +37,12 @@ char *test_read_file(const char *path);
 bool test_wait_file(const char *path, uint64_t usec);
 /* Skips the whole program (exit 77) with REASON on stderr. */
 _Noreturn void test_skip_all(const char *reason);
+
+/* VmRSS of this process in KiB, or -1. */
+long test_vmrss_kib(void);
+/* The pid written in PATH (as by a pid file), or 0. */
+pid_t test_read_pid_file(const char *path);
+/* Runs EVENT until *FLAG is true; gives up after USEC (an upper bound only).
+ * 0, -ETIMEDOUT, or sd_event_run()'s error. */
+struct sd_event;
+int test_run_until(struct sd_event *event, const bool *flag, uint64_t usec);

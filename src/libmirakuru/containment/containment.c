@@ -9,6 +9,8 @@
 
 /* Tried in this order for MK_CONTAINMENT_AUTO. */
 static const ContainmentOps *const backends[] = {
+        &containment_systemd_ops,
+        &containment_cgroup_ops,
         &containment_process_group_ops,
 };
 
@@ -39,6 +41,7 @@ static int try_backend(const ContainmentOps *ops, const ContainmentParams *param
         if (!c)
                 return -ENOMEM;
         c->ops = ops;
+        c->kind = ops->kind;
         c->event = sd_event_ref(event);
         c->priority = priority;
         c->cb = *cb;
@@ -104,6 +107,7 @@ Containment *containment_free(Containment *c) {
         params_done(&c->params);
         free(c->cgroup_path);
         free(c->reason);
+        free(c->leftovers);
         sd_event_unref(c->event);
         free(c);
         return NULL;
@@ -146,6 +150,25 @@ int containment_watch_empty(Containment *c) {
 void containment_main_exited(Containment *c) {
         if (c->ops->main_exited)
                 c->ops->main_exited(c);
+}
+
+Containment *containment_free_with_leftovers(Containment *c, char **leftovers) {
+        static const ContainmentOps destroyed = {};
+
+        if (!c)
+                return NULL;
+        if (c->ops->destroy)
+                c->ops->destroy(c); /* may still kill (freed without a stop) */
+        c->ops = &destroyed;
+        if (c->leftovers) {
+                free(*leftovers);
+                *leftovers = TAKE_PTR(c->leftovers);
+        }
+        return containment_free(c);
+}
+
+char *containment_steal_leftovers(Containment *c) {
+        return c ? TAKE_PTR(c->leftovers) : NULL;
 }
 
 void containment_placed(Containment *c, int result) {

@@ -60,6 +60,7 @@ typedef struct ContainmentOps {
 
 struct Containment {
         const ContainmentOps *ops;
+        MkContainment kind; /* ops->kind, unless the backend fell back at place() time */
         sd_event *event;
         int64_t priority;
         ContainmentParams params; /* strings are owned copies */
@@ -68,6 +69,7 @@ struct Containment {
         pid_t pid;         /* the main process */
         char *cgroup_path; /* absolute, in our mount namespace; NULL without a cgroup */
         char *reason;      /* why this backend was chosen (and what was refused before it) */
+        char *leftovers;   /* "PID CMDLINE\n" of each process the kill had to reach */
         bool watching;
         bool empty_reported;
 };
@@ -97,4 +99,12 @@ void containment_emptied(Containment *c);
 /* For backends: replace c->reason (printf-style). */
 void containment_set_reason(Containment *c, const char *fmt, ...) _printf_(2, 3);
 
+/* containment_free(), handing over the leak record (see below) to
+ * *LEFTOVERS (replacing what it held; NULL if nothing had to be killed). */
+Containment *containment_free_with_leftovers(Containment *c, char **leftovers);
+/* Steals the leak record ("PID CMDLINE\n" lines), NULL if nothing had to be killed. */
+char *containment_steal_leftovers(Containment *c);
+
+extern const ContainmentOps containment_systemd_ops;
+extern const ContainmentOps containment_cgroup_ops;
 extern const ContainmentOps containment_process_group_ops;

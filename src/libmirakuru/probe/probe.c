@@ -98,6 +98,52 @@ void probe_child_listen_pid(Probe *p) {
         p->executor->child_listen_pid = true;
 }
 
+int probe_child_fd_at(Probe *p, int fd, int number) {
+        MkExecutor *e = p->executor;
+        size_t slot;
+
+        if (fd < 0 || number < 3 || number >= PROBE_CHILD_FD_MAX)
+                return -EINVAL;
+        slot = (size_t) number - 3;
+        if (slot < e->n_child_fds) {
+                if (e->child_fds[slot] >= 0)
+                        return -EBUSY;
+                e->child_fds[slot] = fd;
+                return number;
+        }
+        int *l = realloc(e->child_fds, (slot + 1) * sizeof(int));
+        if (!l)
+                return -ENOMEM;
+        e->child_fds = l;
+        /* Holes become /dev/null in the child (spawn opens it for a negative fd). */
+        while (e->n_child_fds < slot)
+                e->child_fds[e->n_child_fds++] = -EBADF;
+        e->child_fds[e->n_child_fds++] = fd;
+        return number;
+}
+
+Probe *executor_find_probe(MkExecutor *e, const ProbeOps *ops, unsigned index) {
+        for (size_t i = 0; e && i < e->n_probes; i++)
+                if (e->probes[i]->ops == ops && index-- == 0)
+                        return e->probes[i];
+        return NULL;
+}
+
+unsigned probe_index(Probe *p, unsigned *ret_count) {
+        MkExecutor *e = p->executor;
+        unsigned index = 0, count = 0;
+
+        for (size_t i = 0; i < e->n_probes; i++) {
+                if (e->probes[i] == p)
+                        index = count;
+                if (e->probes[i]->ops == p->ops)
+                        count++;
+        }
+        if (ret_count)
+                *ret_count = count;
+        return index;
+}
+
 void probe_passed(Probe *p) {
         MkExecutor *e = p->executor;
 
@@ -133,4 +179,46 @@ void probe_set_status(Probe *p, const char *fmt, ...) {
         va_end(ap);
         free(p->status);
         p->status = s;
+}
+
+int mk_executor_set_probe_retry(MkExecutor *e, uint64_t first_usec, uint64_t max_usec) {
+        if (!e || first_usec == 0 || max_usec < first_usec)
+                return -EINVAL;
+        e->probe_retry_first_usec = first_usec;
+        e->probe_retry_max_usec = max_usec;
+        return 0;
+}
+
+uint64_t probe_retry_delay(Probe *p, unsigned attempt) {
+        MkExecutor *e = p->executor;
+        uint64_t d = e->probe_retry_first_usec ?: PROBE_RETRY_FIRST_USEC;
+        uint64_t max = e->probe_retry_max_usec ?: MAX(PROBE_RETRY_MAX_USEC, d);
+
+        for (unsigned i = 0; i < attempt && d < max; i++)
+                d = d > max / 2 ? max : d * 2;
+        return MIN(d, max);
+}
+
+int probe_arm_timer(Probe *p, sd_event_source **s, uint64_t usec, sd_event_time_handler_t cb) {
+        int r;
+
+        if (*s) {
+                r = sd_event_source_set_time_relative(*s, usec);
+                if (r < 0)
+                        return r;
+                return sd_event_source_set_enabled(*s, SD_EVENT_ONESHOT);
+        }
+        /* Accuracy 1 us: 0 would mean sd-event's default of 250 ms, which
+         * turns a 1 ms retry into up to a quarter second. */
+        r = sd_event_add_time_relative(probe_event(p), s, CLOCK_MONOTONIC, usec, 1, cb, p);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_priority(*s, probe_priority(p));
+}
+
+int probe_add_io(Probe *p, sd_event_source **s, int fd, uint32_t events, sd_event_io_handler_t cb) {
+        int r = sd_event_add_io(probe_event(p), s, fd, events, cb, p);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_priority(*s, probe_priority(p));
 }

@@ -62,6 +62,28 @@ void probe_extend_deadline(Probe *p, uint64_t usec); /* deadline = now + usec, i
 int probe_child_env(Probe *p, const char *name, const char *value);
 int probe_child_fd(Probe *p, int fd);
 void probe_child_listen_pid(Probe *p); /* the child gets LISTEN_PID=<its pid> */
+/* FD becomes fd NUMBER (3 <= NUMBER < PROBE_CHILD_FD_MAX) in the child;
+ * lower numbers nobody claimed are /dev/null there. Returns NUMBER, -EBUSY
+ * if another probe has it. */
+#define PROBE_CHILD_FD_MAX 1024
+int probe_child_fd_at(Probe *p, int fd, int number);
+
+/* The INDEX-th (from 0) probe of E with OPS, or NULL (for getters). */
+Probe *executor_find_probe(MkExecutor *e, const ProbeOps *ops, unsigned index);
+/* How many probes of P's kind come before P; *RET_COUNT: how many there are. */
+unsigned probe_index(Probe *p, unsigned *ret_count);
+
+/* Retrying (tcp, unix, exec): the delay before retry number ATTEMPT (0 for
+ * the first), doubling from the first delay up to the cap set with
+ * mk_executor_set_probe_retry(). */
+#define PROBE_RETRY_FIRST_USEC ((uint64_t) 1000)
+#define PROBE_RETRY_MAX_USEC ((uint64_t) 100 * 1000)
+uint64_t probe_retry_delay(Probe *p, unsigned attempt);
+/* Arms *S (creating it if needed) as a one-shot CLOCK_MONOTONIC timer USEC
+ * from now at the executor's priority, calling CB with P. */
+int probe_arm_timer(Probe *p, sd_event_source **s, uint64_t usec, sd_event_time_handler_t cb);
+/* Watches FD for EVENTS at the executor's priority, calling CB with P. */
+int probe_add_io(Probe *p, sd_event_source **s, int fd, uint32_t events, sd_event_io_handler_t cb);
 
 void probe_passed(Probe *p);
 /* A fatal problem: the start fails with ERROR (negative errno). */

@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup-util.h"
+#include "util/macro.h"
+
+#define SIGNAL_PASSES_MAX 1000
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+int cg_mount_path(char **ret) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mounts", "re");
+        char line[4096];
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof line, f)) {
+                char dev[1024], dir[2048], type[64];
+                if (sscanf(line, "%1023s %2047s %63s", dev, dir, type) != 3)
+                        continue;
+                if (strcmp(type, "cgroup2") != 0)
+                        continue;
+                /* Octal escapes (\040) would only appear in exotic mount points. */
+                char *p = strdup(dir);
+                if (!p)
+                        return -ENOMEM;
+                *ret = p;
+                return 0;
+        }
+        return -ENOMEDIUM;
+}
+
+int cg_pid_path(pid_t pid, char **ret) {
+        _cleanup_free_ char *mount = NULL;
+        char path[64], line[4096];
+        _cleanup_fclose_ FILE *f = NULL;
+        int r;
+
+        r = cg_mount_path(&mount);
+        if (r < 0)
+                return r;
+        if (pid == 0)
+                snprintf(path, sizeof path, "/proc/self/cgroup");
+        else
+                snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof line, f)) {
+                if (strncmp(line, "0::", 3) != 0)
+                        continue;
+                line[strcspn(line, "\n")] = '\0';
+                const char *rel = line + 3;
+                if (strstr(rel, " (deleted)"))
+                        return -ENOENT;
+                if (strcmp(rel, "/") == 0)
+                        rel = "";
+                if (asprintf(ret, "%s%s", mount, rel) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+        return -ENOMEDIUM;
+}
+
+static int read_pids_file(const char *cgroup, pid_t **pids, size_t *n) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        long v;
+
+        if (asprintf(&path, "%s/cgroup.procs", cgroup) < 0)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fscanf(f, "%ld", &v) == 1) {
+                pid_t *a = realloc(*pids, (*n + 1) * sizeof(pid_t));
+                if (!a)
+                        return -ENOMEM;
+                *pids = a;
+                a[(*n)++] = (pid_t) v;
+        }
+        return 0;
+}
+
+/* Processes of CGROUP and of every cgroup below it. */
+static int read_pids_recursive(const char *cgroup, pid_t **pids, size_t *n) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        r = read_pids_file(cgroup, pids, n);
+        if (r < 0)
+                return r;
+        d = opendir(cgroup);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *child = NULL;
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&child, "%s/%s", cgroup, de->d_name) < 0)
+                        return -ENOMEM;
+                r = read_pids_recursive(child, pids, n);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return 0;
+}
+
+int cg_read_pids(const char *cgroup, pid_t **ret, size_t *ret_n) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = read_pids_recursive(cgroup, &pids, &n);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
+}
+
+int cg_is_populated(const char *cgroup) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        char line[256];
+
+        if (asprintf(&path, "%s/cgroup.events", cgroup) < 0)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? 0 : -errno;
+        while (fgets(line, sizeof line, f))
+                if (strncmp(line, "populated ", 10) == 0)
+                        return line[10] == '1';
+        return -EBADMSG;
+}
+
+static bool pid_in(const pid_t *a, size_t n, pid_t p) {
+        for (size_t i = 0; i < n; i++)
+                if (a[i] == p)
+                        return true;
+        return false;
+}
+
+/* Signals every process of CGROUP not yet in *SEEN, until a pass finds none new. */
+static int signal_loop(const char *cgroup, int signo, pid_t **seen, size_t *n_seen, char **leftovers) {
+        for (unsigned pass = 0; pass < SIGNAL_PASSES_MAX; pass++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                bool any = false;
+                int r;
+
+                r = cg_read_pids(cgroup, &pids, &n);
+                if (r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++) {
+                        if (pid_in(*seen, *n_seen, pids[i]))
+                                continue;
+                        pid_t *a = realloc(*seen, (*n_seen + 1) * sizeof(pid_t));
+                        if (!a)
+                                return -ENOMEM;
+                        *seen = a;
+                        a[(*n_seen)++] = pids[i];
+                        if (leftovers)
+                                (void) leftovers_add(leftovers, pids[i]);
+                        if (kill(pids[i], signo) < 0 && errno != ESRCH)
+                                return -errno;
+                        any = true;
+                }
+                if (!any)
+                        return 0;
+        }
+        return -EBUSY;
+}
+
+int cg_signal_all(const char *cgroup, int signo) {
+        _cleanup_free_ pid_t *seen = NULL;
+        size_t n_seen = 0;
+
+        return signal_loop(cgroup, signo, &seen, &n_seen, NULL);
+}
+
+static int write_file(const char *cgroup, const char *file, const char *value) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t l = strlen(value);
+
+        if (asprintf(&path, "%s/%s", cgroup, file) < 0)
+                return -ENOMEM;
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, value, l) != (ssize_t) l)
+                return negative_errno();
+        return 0;
+}
+
+int cg_kill_all(const char *cgroup, int signo, char **leftovers) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cg_read_pids(cgroup, &pids, &n);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (signo == SIGKILL) {
+                for (size_t i = 0; leftovers && i < n; i++)
+                        (void) leftovers_add(leftovers, pids[i]);
+                r = write_file(cgroup, "cgroup.kill", "1");
+                if (r >= 0 || r == -ENOENT)
+                        return 0; /* ENOENT: the cgroup itself is gone */
+                /* Before Linux 5.14 there is no cgroup.kill: fall through. */
+                leftovers = NULL; /* already listed */
+        }
+
+        /* Freeze (5.2) so nothing forks between reading and signalling, then
+         * signal each and thaw; a SIGKILL reaches frozen tasks. */
+        bool frozen = write_file(cgroup, "cgroup.freeze", "1") >= 0;
+        free(pids);
+        pids = NULL;
+        n = 0;
+        r = signal_loop(cgroup, signo, &pids, &n, leftovers);
+        if (frozen)
+                (void) write_file(cgroup, "cgroup.freeze", "0");
+        return r;
+}
+
+int cg_remove(const char *cgroup) {
+        _cleanup_(closedirp) DIR *d = opendir(cgroup);
+        struct dirent *de;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *child = NULL;
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&child, "%s/%s", cgroup, de->d_name) < 0)
+                        return -ENOMEM;
+                (void) cg_remove(child);
+        }
+        if (rmdir(cgroup) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int proc_start_time(pid_t pid, uint64_t *ret) {
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -EBADF;
+        unsigned long long v;
+        ssize_t l;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        l = read(fd, buf, sizeof buf - 1);
+        if (l < 0)
+                return -errno;
+        buf[l] = '\0';
+        /* comm may hold spaces and parentheses: parse after the last ')'. */
+        const char *p = strrchr(buf, ')');
+        if (!p)
+                return -EBADMSG;
+        /* Fields from 3 (state) on; start time is field 22. */
+        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                   &v) != 1)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int leftovers_add(char **list, pid_t pid) {
+        char path[64], buf[512];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t l = 0;
+        char *n;
+
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+                l = read(fd, buf, sizeof buf - 1);
+        if (l <= 0) {
+                /* No cmdline (a zombie, or gone): use comm. */
+                snprintf(path, sizeof path, "/proc/%d/comm", (int) pid);
+                fd = safe_close(fd);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                l = fd >= 0 ? read(fd, buf + 1, sizeof buf - 3) : -1;
+                if (l <= 0)
+                        l = snprintf(buf, sizeof buf, "[?]");
+                else {
+                        buf[0] = '[';
+                        l = (ssize_t) strcspn(buf, "\n");
+                        buf[l++] = ']';
+                }
+        } else {
+                for (ssize_t i = 0; i < l; i++)
+                        if (buf[i] == '\0' || buf[i] == '\n')
+                                buf[i] = ' ';
+                while (l > 0 && buf[l - 1] == ' ')
+                        l--;
+        }
+        buf[l] = '\0';
+        if (asprintf(&n, "%s%d %s\n", *list ?: "", (int) pid, buf) < 0)
+                return -ENOMEM;
+        free(*list);
+        *list = n;
+        return 0;
+}
+
+int cg_make_name(const char *prefix, char **ret) {
+        static unsigned counter;
+        uint64_t start;
+        int r;
+
+        r = proc_start_time(getpid(), &start);
+        if (r < 0)
+                return r;
+        if (asprintf(ret, "%s-%d-%llu-%u", prefix, (int) getpid(), (unsigned long long) start,
+                     ++counter) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+bool cg_name_is_stale(const char *prefix, const char *name) {
+        size_t l = strlen(prefix);
+        unsigned long long start;
+        uint64_t now_start;
+        int pid, consumed = 0;
+
+        if (strncmp(name, prefix, l) != 0 || name[l] != '-')
+                return false;
+        if (sscanf(name + l, "-%d-%llu-%n", &pid, &start, &consumed) < 2 || consumed == 0 || pid <= 0)
+                return false;
+        if (proc_start_time(pid, &now_start) < 0)
+                return true; /* the supervisor is gone */
+        return now_start != start; /* the pid was reused */
+}
+
+/* Waits up to TIMEOUT_MS for CGROUP to empty, watching cgroup.events. */
+int cg_wait_empty_blocking(const char *cgroup, int timeout_ms) {
+        _cleanup_free_ char *events = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (asprintf(&events, "%s/cgroup.events", cgroup) < 0)
+                return -ENOMEM;
+        fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (inotify_add_watch(fd, events, IN_MODIFY) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        for (;;) {
+                char buf[4096];
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+
+                r = cg_is_populated(cgroup);
+                if (r <= 0)
+                        return r;
+                r = poll(&p, 1, timeout_ms);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                while (read(fd, buf, sizeof buf) > 0)
+                        ;
+        }
+}
+
+int cg_clean_stale(const char *parent, const char *prefix) {
+        _cleanup_(closedirp) DIR *d = opendir(parent);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                if (de->d_type != DT_DIR || !cg_name_is_stale(prefix, de->d_name))
+                        continue;
+                if (asprintf(&path, "%s/%s", parent, de->d_name) < 0)
+                        return -ENOMEM;
+                (void) cg_kill_all(path, SIGKILL, NULL);
+                (void) cg_wait_empty_blocking(path, 1000);
+                if (cg_remove(path) >= 0)
+                        n++;
+        }
+        return n;
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The unix probe: a stream connection to a Unix socket path succeeds. The
+ * directory is watched with inotify, so a connect is tried as soon as the
+ * path appears; a path that exists but refuses (bound, not yet listening,
+ * or a stale socket file) is retried on a backing-off timer. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "executor-private.h"
+#include "probe.h"
+#include "util/socket-owner.h"
+
+#define WATCH_MASK (IN_CREATE | IN_MOVED_TO | IN_ATTRIB)
+
+typedef struct UnixProbe {
+        Probe probe;
+        char *path;
+        char *directory;
+        char *base;
+        int inotify_fd; /* kept from the first start until done(), see unix_cancel() */
+        int watch;      /* 0: none */
+        sd_event_source *inotify_source;
+        sd_event_source *retry;
+        unsigned n_retries;
+} UnixProbe;
+
+static void unix_try(UnixProbe *u);
+
+/* 0 connected, else a negative errno. */
+static int connect_once(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return -errno;
+        strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+        if (connect(fd, (const struct sockaddr *) &sa, sizeof sa) < 0)
+                return errno == EINPROGRESS ? 0 : -errno;
+        return 0;
+}
+
+static int on_retry(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        unix_try(userdata);
+        return 0;
+}
+
+static void schedule_retry(UnixProbe *u) {
+        int r = probe_arm_timer(&u->probe, &u->retry, probe_retry_delay(&u->probe, u->n_retries++),
+                                on_retry);
+        if (r < 0)
+                probe_failed(&u->probe, r, "cannot arm the retry timer: %s", strerror(-r));
+}
+
+static void unix_try(UnixProbe *u) {
+        int r = connect_once(u->path);
+
+        if (r == 0) {
+                probe_set_status(&u->probe, "connected to %s", u->path);
+                probe_passed(&u->probe);
+                return;
+        }
+        if (r == -ENOENT && u->inotify_source) {
+                /* inotify tells when it appears. */
+                probe_set_status(&u->probe, "%s does not exist yet", u->path);
+                return;
+        }
+        if (r == -ENOENT)
+                probe_set_status(&u->probe, "%s does not exist (its directory is not watched)", u->path);
+        else if (r == -ECONNREFUSED)
+                probe_set_status(&u->probe, "%s: connection refused", u->path);
+        else
+                probe_set_status(&u->probe, "%s: %s", u->path, strerror(-r));
+        if (r == -ENOTSOCK || r == -EACCES || r == -EPROTOTYPE) {
+                /* Not a socket (yet?): a change in the directory brings us back. */
+                if (u->inotify_source)
+                        return;
+        }
+        schedule_retry(u);
+}
+
+static int on_inotify(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+        UnixProbe *u = userdata;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool ours = false;
+
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n <= 0)
+                        break;
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+                        if ((ev->mask & IN_Q_OVERFLOW) ||
+                            (ev->len > 0 && strcmp(ev->name, u->base) == 0))
+                                ours = true;
+                        p += sizeof *ev + ev->len;
+                }
+        }
+        if (ours && !u->probe.passed) {
+                u->retry = sd_event_source_disable_unref(u->retry);
+                unix_try(u);
+        }
+        return 0;
+}
+
+static int unix_start(Probe *p) {
+        UnixProbe *u = (UnixProbe *) p;
+        int r;
+
+        u->n_retries = 0;
+        if (u->inotify_fd < 0) {
+                u->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+                if (u->inotify_fd < 0)
+                        return -errno;
+        }
+        u->watch = inotify_add_watch(u->inotify_fd, u->directory, WATCH_MASK | IN_ONLYDIR);
+        if (u->watch < 0) {
+                /* No directory yet: plain retries, capped by the retry settings. */
+                u->watch = 0;
+        } else {
+                r = probe_add_io(p, &u->inotify_source, u->inotify_fd, EPOLLIN, on_inotify);
+                if (r < 0)
+                        return r;
+        }
+        /* The watch is in place before the first try, so nothing slips between. */
+        unix_try(u);
+        return 0;
+}
+
+static void unix_cancel(Probe *p) {
+        UnixProbe *u = (UnixProbe *) p;
+
+        u->inotify_source = sd_event_source_disable_unref(u->inotify_source);
+        /* Only the watch goes here; the fd stays until done(): close() of an
+         * inotify fd waits for an SRCU grace period in the kernel (several
+         * ms, measured by bench/), which would delay the ready report. */
+        if (u->watch > 0)
+                (void) inotify_rm_watch(u->inotify_fd, u->watch);
+        u->watch = 0;
+        u->retry = sd_event_source_disable_unref(u->retry);
+}
+
+static int unix_pre_check(Probe *p) {
+        UnixProbe *u = (UnixProbe *) p;
+        _cleanup_free_ char *owner = NULL;
+        pid_t pid;
+
+        if (connect_once(u->path) < 0)
+                return 0;
+        if (socket_owner_unix(u->path, &pid) >= 0)
+                owner = socket_owner_describe(pid);
+        probe_set_status(p, "%s accepts connections%s%s", u->path, owner ? ", held by " : "", owner ?: "");
+        return 1;
+}
+
+static void unix_done(Probe *p) {
+        UnixProbe *u = (UnixProbe *) p;
+
+        unix_cancel(p);
+        u->inotify_fd = safe_close(u->inotify_fd);
+        free(u->path);
+        free(u->directory);
+        free(u->base);
+}
+
+static const ProbeOps unix_ops = {
+        .name = "unix",
+        .size = sizeof(UnixProbe),
+        .pre_check = unix_pre_check,
+        .start = unix_start,
+        .cancel = unix_cancel,
+        .done = unix_done,
+};
+
+int mk_executor_add_unix_probe(MkExecutor *e, const char *path) {
+        struct sockaddr_un sa;
+        _cleanup_free_ char *d = NULL, *b = NULL;
+        UnixProbe *u;
+        int r;
+
+        if (!e)
+                return -EINVAL;
+        if (!path || !*path || path[strlen(path) - 1] == '/') {
+                executor_set_error(e, "unix probe: want the path of a socket");
+                return -EINVAL;
+        }
+        if (strlen(path) >= sizeof sa.sun_path) {
+                executor_set_error(e, "unix probe: %s is longer than a socket address allows (%zu bytes)",
+                                   path, sizeof sa.sun_path - 1);
+                return -EINVAL;
+        }
+        d = strdup(path);
+        b = strdup(path);
+        if (!d || !b)
+                return -ENOMEM;
+        u = (UnixProbe *) probe_alloc(&unix_ops);
+        if (!u)
+                return -ENOMEM;
+        u->inotify_fd = -EBADF;
+        u->path = strdup(path);
+        u->directory = strdup(dirname(d));
+        u->base = strdup(basename(b));
+        if (!u->path || !u->directory || !u->base) {
+                probe_free(&u->probe);
+                return -ENOMEM;
+        }
+        r = executor_add_probe(e, &u->probe);
+        if (r < 0)
+                probe_free(&u->probe);
+        return r;
+}

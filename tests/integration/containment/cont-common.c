@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cont-common.h"
+#include "test-util.h"
+
+static char *test_cgroup, *orig_cgroup;
+
+char *cont_cgroup_mount(void) {
+        FILE *f = fopen("/proc/self/mounts", "re");
+        char dev[1024], dir[2048], type[64], rest[4096];
+        char *r = NULL;
+
+        if (!f)
+                return NULL;
+        while (fscanf(f, "%1023s %2047s %63s %4095[^\n]", dev, dir, type, rest) == 4)
+                if (strcmp(type, "cgroup2") == 0) {
+                        r = strdup(dir);
+                        break;
+                }
+        fclose(f);
+        return r;
+}
+
+static char *own_cgroup(const char *mount) {
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        char line[4096];
+        char *r = NULL;
+
+        if (!f)
+                return NULL;
+        while (fgets(line, sizeof line, f))
+                if (strncmp(line, "0::", 3) == 0) {
+                        line[strcspn(line, "\n")] = '\0';
+                        if (asprintf(&r, "%s%s", mount, strcmp(line + 3, "/") == 0 ? "" : line + 3) < 0)
+                                r = NULL;
+                        break;
+                }
+        fclose(f);
+        return r;
+}
+
+static int write_to(const char *dir, const char *file, const char *value) {
+        char path[4096];
+        int fd, r = 0;
+
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, value, strlen(value)) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+static bool populated(const char *dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/cgroup.events", dir);
+        char *s = test_read_file(path);
+        bool p = s && strstr(s, "populated 1");
+        free(s);
+        return p;
+}
+
+static void remove_tree(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char child[4096];
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                snprintf(child, sizeof child, "%s/%s", dir, de->d_name);
+                remove_tree(child);
+        }
+        closedir(d);
+        (void) rmdir(dir);
+}
+
+void cont_cgroup_leave(void) {
+        char pid[32];
+
+        if (!test_cgroup)
+                return;
+        snprintf(pid, sizeof pid, "%d", (int) getpid());
+        (void) write_to(orig_cgroup, "cgroup.procs", pid);
+        (void) write_to(test_cgroup, "cgroup.kill", "1");
+        for (int i = 0; i < 500 && populated(test_cgroup); i++)
+                usleep(10000);
+        remove_tree(test_cgroup);
+        if (access(test_cgroup, F_OK) == 0)
+                fprintf(stderr, "WARNING: could not remove %s\n", test_cgroup);
+        free(test_cgroup);
+        test_cgroup = NULL;
+}
+
+const char *cont_cgroup_enter(void) {
+        char *mount, pid[32];
+        int r;
+
+        if (geteuid() != 0)
+                test_skip_all("needs root to create cgroups");
+        mount = cont_cgroup_mount();
+        if (!mount)
+                test_skip_all("no cgroup2 hierarchy mounted");
+        orig_cgroup = own_cgroup(mount);
+        if (!orig_cgroup)
+                test_skip_all("cannot find our own cgroup v2");
+        if (asprintf(&test_cgroup, "%s/cont-test-%d", orig_cgroup, (int) getpid()) < 0)
+                abort();
+        if (mkdir(test_cgroup, 0755) < 0) {
+                fprintf(stderr, "SKIP: cannot create %s: %m\n", test_cgroup);
+                exit(EXIT_TEST_SKIP);
+        }
+        atexit(cont_cgroup_leave);
+        snprintf(pid, sizeof pid, "%d", (int) getpid());
+        r = write_to(test_cgroup, "cgroup.procs", pid);
+        if (r < 0) {
+                fprintf(stderr, "SKIP: cannot move into %s: %s\n", test_cgroup, strerror(-r));
+                exit(EXIT_TEST_SKIP);
+        }
+        free(mount);
+        return test_cgroup;
+}
+
+pid_t *cont_read_pids(const char *dir, size_t *ret_n) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/pids", dir);
+        char *s = test_read_file(path), *p = s;
+        pid_t *pids = NULL;
+        size_t n = 0;
+
+        while (p && *p) {
+                char *end;
+                long v = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                pids = realloc(pids, (n + 1) * sizeof *pids);
+                if (!pids)
+                        abort();
+                pids[n++] = (pid_t) v;
+                p = end + strspn(end, "\n");
+        }
+        free(s);
+        *ret_n = n;
+        return pids;
+}
+
+bool cont_wait_gone(const char *path, uint64_t usec) {
+        uint64_t end = test_now_usec() + usec;
+        while (access(path, F_OK) == 0) {
+                if (test_now_usec() >= end)
+                        return false;
+                usleep(5000);
+        }
+        return true;
+}
+
+void cont_reap_zombies(void) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Backend choice under MK_CONTAINMENT_AUTO: an unreachable manager falls
+ * back to the cgroup backend; a read-only cgroupfs (a private mount
+ * namespace with a read-only bind over the cgroup2 mount) falls back to
+ * the process-group backend. Each says why, and each still leaves nothing
+ * behind. Also: a stale cgroup of a dead supervisor is cleaned at start. */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cont-common.h"
+#include "mirakuru.h"
+#include "test-util.h"
+#include "util/macro.h"
+
+#define UNREACHABLE_BUS "unix:path=/nonexistent/mirakuru-test/private"
+
+static const char *test_cgroup;
+
+/* Starts a tree of 5 under AUTO and checks the choice, then stops it and
+ * checks nobody survived. Returns 0 or a line number (for a forked child). */
+static int run_auto(sd_event *event, MkContainment expected, const char *reason_needle) {
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+        char *dir = test_make_temp_dir();
+        static const char *helper;
+        if (!helper)
+                helper = test_helper("cont-tree"); /* malloc'd once, kept */
+        const char *argv[] = { helper, "tree", "5", dir, NULL };
+        pid_t *pids;
+        size_t n;
+        int r;
+
+        if (mk_executor_new(&e) < 0 || mk_executor_set_argv(e, argv) < 0 ||
+            mk_executor_set_containment(e, MK_CONTAINMENT_AUTO) < 0 ||
+            mk_executor_set_bus_address(e, UNREACHABLE_BUS) < 0 ||
+            mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT) < 0 ||
+            mk_executor_set_stop_timeout(e, 300 * MK_USEC_PER_MSEC) < 0 ||
+            (event && mk_executor_attach_event(e, event, 0) < 0))
+                return __LINE__;
+        r = mk_executor_start(e);
+        if (r < 0) {
+                fprintf(stderr, "start: %s\n", mk_executor_get_error(e));
+                return __LINE__;
+        }
+        fprintf(stderr, "# chose %s: %s\n", mk_containment_to_string(mk_executor_get_containment(e)),
+                mk_executor_get_containment_reason(e));
+        if (mk_executor_get_containment(e) != expected)
+                return __LINE__;
+        if (!strstr(mk_executor_get_containment_reason(e) ?: "", reason_needle))
+                return __LINE__;
+        pids = cont_read_pids(dir, &n);
+        if (n != 5)
+                return __LINE__;
+        r = mk_executor_stop(e);
+        if (r < 0 && r != -ECHILD)
+                return __LINE__;
+        for (size_t i = 0; i < n; i++)
+                if (test_pid_alive(pids[i]))
+                        return __LINE__;
+        free(pids);
+        test_rm_rf(dir);
+        free(dir);
+        return 0;
+}
+
+static void test_manager_unreachable_gives_cgroup(void **state) {
+        (void) state;
+        /* The reason names what systemd answered. */
+        assert_int_equal(run_auto(NULL, MK_CONTAINMENT_CGROUP, "systemd"), 0);
+}
+
+static void test_readonly_cgroupfs_gives_process_group(void **state) {
+        char *mount_point = cont_cgroup_mount();
+        pid_t pid;
+        int status;
+        (void) state;
+
+        assert_non_null(mount_point);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                sd_event *event = NULL;
+                if (unshare(CLONE_NEWNS) < 0) {
+                        fprintf(stderr, "SKIP: unshare(CLONE_NEWNS): %m\n");
+                        _exit(EXIT_TEST_SKIP);
+                }
+                if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount(mount_point, mount_point, NULL, MS_BIND, NULL) < 0 ||
+                    mount(NULL, mount_point, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+                        fprintf(stderr, "SKIP: cannot make %s read-only: %m\n", mount_point);
+                        _exit(EXIT_TEST_SKIP);
+                }
+                if (sd_event_new(&event) < 0)
+                        _exit(2);
+                int line = run_auto(event, MK_CONTAINMENT_PROCESS_GROUP, "cgroup: cannot create");
+                if (line)
+                        fprintf(stderr, "failed at line %d\n", line);
+                _exit(line ? 1 : 0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == EXIT_TEST_SKIP)
+                skip();
+        assert_int_equal(WEXITSTATUS(status), 0);
+        free(mount_point);
+}
+
+/* A cgroup named like ours, of a supervisor that no longer exists (a pid
+ * with the wrong start time), holding a process: the next start kills it
+ * and removes the cgroup. */
+static void test_stale_cgroup_is_cleaned(void **state) {
+        char *stale;
+        pid_t victim;
+        FILE *f;
+        (void) state;
+
+        /* Our own pid with start time 1: a reused pid, as after a crash. */
+        assert_true(asprintf(&stale, "%s/mirakuru-%d-1-1", test_cgroup, (int) getpid()) > 0);
+        assert_int_equal(mkdir(stale, 0755), 0);
+        victim = fork();
+        assert_true(victim >= 0);
+        if (victim == 0) {
+                for (;;)
+                        pause();
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s/cgroup.procs", stale);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fprintf(f, "%d\n", (int) victim);
+        assert_int_equal(fclose(f), 0);
+
+        assert_int_equal(run_auto(NULL, MK_CONTAINMENT_CGROUP, "stale"), 0);
+        assert_true(cont_wait_gone(stale, 0));
+        int status;
+        assert_int_equal(waitpid(victim, &status, 0), victim);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        free(stale);
+}
+
+int main(void) {
+        test_cgroup = cont_cgroup_enter();
+        unsetenv("MIRAKURU_CONTAINMENT");
+        unsetenv("MIRAKURU_BUS_ADDRESS");
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_manager_unreachable_gives_cgroup),
+                cmocka_unit_test(test_readonly_cgroupfs_gives_process_group),
+                cmocka_unit_test(test_stale_cgroup_is_cleaned),
+        };
+        int r = cmocka_run_group_tests(tests, NULL, NULL);
+        cont_cgroup_leave();
+        return r;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The unix probe: a socket appearing in a watched directory, and the pre-check. */
+#include "probe-test.h"
+
+static char *dir;
+
+static int setup(void **state) {
+        dir = test_make_temp_dir();
+        return dir ? 0 : -1;
+}
+
+static int teardown(void **state) {
+        test_rm_rf(dir);
+        free(dir);
+        return 0;
+}
+
+static void test_unix_delayed(void **state) {
+        char *path = path_in(dir, "delayed.sock");
+        MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "150", "--unix", path, NULL);
+
+        assert_int_equal(mk_executor_add_unix_probe(e, path), 0);
+        assert_start(e, 0);
+        assert_int_equal(mk_executor_stop(e), 0);
+        mk_executor_unref(e);
+        free(path);
+}
+
+/* A stale socket file nobody listens on: refused and retried (with back-off)
+ * until the deadline, which then says "connection refused". */
+static void test_unix_stale_times_out(void **state) {
+        char *path = path_in(dir, "stale.sock");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        close(fd); /* bound, never listened: the file stays, connects are refused */
+
+        MkExecutor *e = server(FAIL_TIMEOUT_USEC, NULL);
+        assert_int_equal(mk_executor_add_unix_probe(e, path), 0);
+        assert_start(e, -ETIMEDOUT);
+        assert_contains(mk_executor_get_error(e), "unix (");
+        assert_contains(mk_executor_get_error(e), "connection refused");
+        mk_executor_unref(e);
+        free(path);
+}
+
+static void test_unix_missing_times_out(void **state) {
+        char *path = path_in(dir, "never.sock");
+        MkExecutor *e = server(FAIL_TIMEOUT_USEC, NULL);
+
+        assert_int_equal(mk_executor_add_unix_probe(e, path), 0);
+        assert_start(e, -ETIMEDOUT);
+        assert_contains(mk_executor_get_error(e), "does not exist yet");
+        mk_executor_unref(e);
+        free(path);
+}
+
+static void test_unix_pre_check(void **state) {
+        char *path = path_in(dir, "taken.sock"), want[64];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        assert_int_equal(listen(fd, 4), 0);
+
+        MkExecutor *e = server(PASS_TIMEOUT_USEC, NULL);
+        assert_int_equal(mk_executor_add_unix_probe(e, path), 0);
+        assert_start(e, -EADDRINUSE);
+        assert_int_equal(mk_executor_get_pid(e), 0);
+        snprintf(want, sizeof want, "held by pid %d (", (int) getpid());
+        assert_contains(mk_executor_get_error(e), want);
+        assert_int_equal(mk_executor_set_pre_check(e, false), 0);
+        assert_start(e, 0);
+        assert_int_equal(mk_executor_stop(e), 0);
+        mk_executor_unref(e);
+        close(fd);
+        free(path);
+}
+
+static void test_unix_bad_arguments(void **state) {
+        char longpath[200];
+        MkExecutor *e = server(PASS_TIMEOUT_USEC, NULL);
+
+        memset(longpath, 'a', sizeof longpath - 1);
+        longpath[0] = '/';
+        longpath[sizeof longpath - 1] = '\0';
+        assert_int_equal(mk_executor_add_unix_probe(e, longpath), -EINVAL);
+        assert_contains(mk_executor_get_error(e), "longer than a socket address allows");
+        assert_int_equal(mk_executor_add_unix_probe(e, ""), -EINVAL);
+        mk_executor_unref(e);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_unix_delayed),
+                cmocka_unit_test(test_unix_stale_times_out),
+                cmocka_unit_test(test_unix_missing_times_out),
+                cmocka_unit_test(test_unix_pre_check),
+                cmocka_unit_test(test_unix_bad_arguments),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
