@@ -61,8 +61,8 @@ static int run_once(char *const *argv, int fifo, const char *fifo_env, double *r
         return 0;
 }
 
-static int bench_cli_rss(const BenchConfig *c) {
-        char *cli[] = { (char *) c->mirakuru_run, (char *) "--quiet", (char *) "--",
+static int bench_cli_rss(const BenchConfig *c, const char *mirakuru_run, const char *variant) {
+        char *cli[] = { (char *) mirakuru_run, (char *) "--quiet", (char *) "--",
                         (char *) c->service, (char *) "pause", NULL };
         char *alone[] = { (char *) c->service, (char *) "pause", NULL };
         unsigned runs = c->runs < 10 ? c->runs : 10;
@@ -72,8 +72,8 @@ static int bench_cli_rss(const BenchConfig *c) {
         _cleanup_free_ char *fifo_path = NULL, *fifo_env = NULL;
         int fifo, r = 0;
 
-        if (!c->mirakuru_run || access(c->mirakuru_run, X_OK) < 0) {
-                bench_row_skip("mirakuru-run peak RSS", "one service", "BENCH_MIRAKURU_RUN not executable");
+        if (!mirakuru_run || access(mirakuru_run, X_OK) < 0) {
+                bench_row_skip("mirakuru-run peak RSS", variant, "mirakuru-run not found");
                 return 0;
         }
         fifo = stamp_fifo_open(c, "footprint.fifo", &fifo_path);
@@ -89,7 +89,7 @@ static int bench_cli_rss(const BenchConfig *c) {
                         r = run_once(alone, fifo, fifo_env, &svc[i], &svc_anon[i]);
                 if (r < 0) {
                         snprintf(why, sizeof why, "%s", strerror(-r));
-                        bench_row_skip("mirakuru-run peak RSS", "one service", why);
+                        bench_row_skip("mirakuru-run peak RSS", variant, why);
                         r = 0;
                         goto out;
                 }
@@ -98,14 +98,14 @@ static int bench_cli_rss(const BenchConfig *c) {
         stats(hwm, runs, &m, &p);
         snprintf(verdict, sizeof verdict, "%s", m < 4096 ? "met" : "missed");
         bench_row_print(&(BenchRow) {
-                .figure = "mirakuru-run peak RSS (VmHWM)", .variant = "one service, ready",
+                .figure = "mirakuru-run peak RSS (VmHWM)", .variant = variant,
                 .n = runs, .median = m, .p95 = p, .unit = "KiB", .floor = "bench-service alone (VmHWM)",
                 .floor_median = sm, .floor_p95 = sp, .target = "< 4096 KiB", .verdict = verdict,
         });
         stats(svc_anon, runs, &sm, &sp);
         stats(anon, runs, &m, &p);
         bench_row_print(&(BenchRow) {
-                .figure = "  of which private (RssAnon)", .variant = "one service, ready",
+                .figure = "  of which private (RssAnon)", .variant = variant,
                 .n = runs, .median = m, .p95 = p, .unit = "KiB", .floor = "bench-service alone (RssAnon)",
                 .floor_median = sm, .floor_p95 = sp, .verdict = "-",
         });
@@ -148,8 +148,12 @@ static int bench_heap(const BenchConfig *c) {
 }
 
 int bench_footprint(const BenchConfig *c) {
+        const char *nocurl = getenv("BENCH_MIRAKURU_RUN_NOCURL");
         int r = bench_heap(c);
         if (r < 0)
                 return r;
-        return bench_cli_rss(c);
+        r = bench_cli_rss(c, c->mirakuru_run, "one service, ready");
+        if (r < 0 || !nocurl || !*nocurl)
+                return r;
+        return bench_cli_rss(c, nocurl, "the same, built -Dcurl=disabled");
 }

@@ -20,6 +20,7 @@ typedef struct Kind {
         const char *mode;
         double target_us;
         bool available;
+        uint64_t retry_first_usec; /* 0: the library's default */
 } Kind;
 
 typedef struct Ctx {
@@ -30,7 +31,11 @@ typedef struct Ctx {
         char *url;
 } Ctx;
 
-static int add_probe(const Ctx *x, const char *name, MkExecutor *e) {
+static int add_probe(const Ctx *x, const char *label, MkExecutor *e) {
+        char name[32];
+
+        /* "unix, retry from 0.1 ms" is the unix probe with other settings. */
+        snprintf(name, sizeof name, "%.*s", (int) strcspn(label, ","), label);
         if (strcmp(name, "output") == 0)
                 return mk_executor_add_output_probe(e, "BENCH READY", MK_STREAM_STDOUT);
         if (strcmp(name, "tcp") == 0)
@@ -48,7 +53,10 @@ static int add_probe(const Ctx *x, const char *name, MkExecutor *e) {
         return -EINVAL;
 }
 
-static const char *arg_for(const Ctx *x, const char *name) {
+static const char *arg_for(const Ctx *x, const char *label) {
+        char name[32];
+
+        snprintf(name, sizeof name, "%.*s", (int) strcspn(label, ","), label);
         if (strcmp(name, "tcp") == 0 || strcmp(name, "http") == 0)
                 return x->port;
         if (strcmp(name, "unix") == 0)
@@ -104,6 +112,8 @@ static int one_kind(const Ctx *x, const Kind *k, int fifo, const char *fifo_path
                 r = mk_executor_set_env(e, "BENCH_STAMP_FIFO", fifo_path);
         if (r >= 0)
                 r = add_probe(x, k->name, e);
+        if (r >= 0 && k->retry_first_usec > 0)
+                r = mk_executor_set_probe_retry(e, k->retry_first_usec, 100 * MK_USEC_PER_MSEC);
         if (r < 0) {
                 snprintf(why, sizeof why, "setup: %s", (e ? mk_executor_get_error(e) : NULL) ?: strerror(-r));
                 goto skip;
@@ -152,13 +162,19 @@ skip:
 
 int bench_readiness(const BenchConfig *c) {
         Kind kinds[] = {
-                { "output", "output", 1000, mk_executor_add_output_probe != NULL },
-                { "pid file", "pidfile", 1000, mk_executor_add_pid_file_probe != NULL },
-                { "notify", "notify", 1000, mk_executor_add_notify_probe != NULL },
-                { "unix", "unix", 1000, mk_executor_add_unix_probe != NULL },
-                { "socket activation", "listen", 1000, mk_executor_add_listen_tcp != NULL },
-                { "tcp", "tcp", 5000, mk_executor_add_tcp_probe != NULL },
-                { "http", "http", 5000, mk_executor_add_http_probe != NULL },
+                { "output", "output", 1000, mk_executor_add_output_probe != NULL, 0 },
+                { "pid file", "pidfile", 1000, mk_executor_add_pid_file_probe != NULL, 0 },
+                { "notify", "notify", 1000, mk_executor_add_notify_probe != NULL, 0 },
+                { "unix", "unix", 1000, mk_executor_add_unix_probe != NULL, 0 },
+                { "socket activation", "listen", 1000, mk_executor_add_listen_tcp != NULL, 0 },
+                { "tcp", "tcp", 5000, mk_executor_add_tcp_probe != NULL, 0 },
+                { "http", "http", 5000, mk_executor_add_http_probe != NULL, 0 },
+                /* The service binds (the path appears), then listens: a
+                 * connect in between is refused and retried. */
+                { "unix, retry from 0.1 ms", "unix", 1000,
+                  mk_executor_add_unix_probe && mk_executor_set_probe_retry, 100 },
+                { "tcp, retry from 0.1 ms", "tcp", 5000,
+                  mk_executor_add_tcp_probe && mk_executor_set_probe_retry, 100 },
         };
         _cleanup_free_ char *fifo_path = NULL, *fifo_env = NULL;
         _cleanup_free_ double *fv = calloc(c->runs, sizeof(double));

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "executor-private.h"
@@ -104,9 +106,18 @@ MkExecutor *mk_executor_unref(MkExecutor *e) {
         if (e->state != MK_STATE_IDLE) {
                 if (e->event && sd_event_get_state(e->event) == SD_EVENT_INITIAL)
                         (void) mk_executor_stop(e);
-                else if (e->containment)
-                        /* Inside a callback of the loop we cannot wait: kill at once. */
+                else if (e->containment) {
+                        /* Inside a callback of the loop we cannot run it: kill at
+                         * once, and reap the main process so that no zombie is
+                         * left (SIGKILL cannot be caught: the wait is short). */
                         (void) containment_kill_all(e->containment);
+                        if (e->child.pidfd >= 0 && !e->main_reaped) {
+                                siginfo_t si;
+                                (void) pidfd_send_signal(e->child.pidfd, SIGKILL, NULL, 0);
+                                (void) waitid(P_PIDFD, (id_t) e->child.pidfd, &si, WEXITED);
+                                e->main_reaped = true;
+                        }
+                }
         }
         executor_free(e);
         return NULL;

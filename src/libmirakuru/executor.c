@@ -355,13 +355,16 @@ static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t r
 
         mk_executor_ref(e);
         if (e->state == MK_STATE_STARTING) {
-                if (!e->exec_confirmed) {
-                        /* The exec pipe is written before the child exits. */
+                if (!e->exec_confirmed && e->exec_source) {
+                        /* The exec pipe is written before the child exits: take its
+                         * result now, as if its event had come first, so the outcome
+                         * does not depend on the order of the two events (without
+                         * probes a service is ready once executed, whatever it does
+                         * next). Without exec_source the gate was never opened: the
+                         * child died at the gate, and EOF would not mean an exec. */
                         int r = spawn_read_exec_result(e->child.exec_fd);
-                        if (r < 0)
-                                handle_exec_result(e, r);
-                        else if (r > 0)
-                                e->exec_confirmed = true;
+                        if (r != 0)
+                                handle_exec_result(e, r > 0 ? 0 : r);
                 }
                 if (e->state == MK_STATE_STARTING && !e->tearing_down) {
                         if (e->exit.code == CLD_EXITED && e->exit.status == 0 && e->exec_confirmed) {

@@ -24,6 +24,7 @@ typedef struct Run {
         int exit_status;
         int then_status;          /* -1 while --then's command has not ended */
         int signal_received;      /* the first SIGINT/SIGTERM/SIGHUP */
+        bool ready;               /* the start succeeded */
         bool stopping;
         bool stopped;
 } Run;
@@ -150,7 +151,8 @@ static void on_service_exit(MkExecutor *e, const MkExit *x, void *userdata) {
         Run *run = userdata;
         char *how;
 
-        if (run->stopping || mk_executor_get_state(e) == MK_STATE_STARTING)
+        /* Exits during the start are the start's result. */
+        if (run->stopping || !run->ready)
                 return;
         how = describe_exit(x);
         if (run->then && then_get_pid(run->then) > 0) {
@@ -211,6 +213,7 @@ static int start(Run *run) {
                 notify_bridge_status("%s failed to start", name_of(run));
                 return start_error_to_exit(r);
         }
+        run->ready = true;
         say_containment(run);
         log_info("%s is ready (pid %d)", name_of(run), (int) mk_executor_get_pid(run->e));
         notify_bridge_ready(run->e);

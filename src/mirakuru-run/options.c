@@ -61,13 +61,13 @@ static const OptionInfo option_table[] = {
           OPT("output", required_argument, OPT_OUTPUT), "REGEX",
           "a line of output matches REGEX (POSIX extended)" },
         { NULL, OPT("output-stream", required_argument, OPT_OUTPUT_STREAM), "STREAM",
-          "where --output looks: stdout, stderr or both (default)" },
+          "where --output looks: stdout, stderr, both (default)" },
         { NULL, OPT("tcp", required_argument, OPT_TCP), "[HOST:]PORT",
-          "a TCP connect succeeds (HOST default localhost, every address tried)" },
+          "a TCP connect succeeds (HOST default localhost)" },
         { NULL, OPT("unix", required_argument, OPT_UNIX), "PATH",
           "a connect to the Unix socket PATH succeeds" },
         { NULL, OPT("http", required_argument, OPT_HTTP), "URL",
-          "an HTTP request to URL answers with a matching status" },
+          "an HTTP request to URL gets a matching status" },
         { NULL, OPT("http-status", required_argument, OPT_HTTP_STATUS), "REGEX",
           "status codes that count (default ^2[0-9][0-9]$)" },
         { NULL, OPT("http-method", required_argument, OPT_HTTP_METHOD), "METHOD",
@@ -77,29 +77,29 @@ static const OptionInfo option_table[] = {
         { NULL, OPT("http-data", required_argument, OPT_HTTP_DATA), "DATA", "request body" },
         { NULL, OPT("pid-file", required_argument, OPT_PID_FILE), "PATH", "the file PATH exists" },
         { NULL, OPT("notify", no_argument, OPT_NOTIFY), NULL,
-          "the service sends READY=1 to the NOTIFY_SOCKET we give it" },
+          "the service sends READY=1 to its NOTIFY_SOCKET" },
         { NULL, OPT("listen", required_argument, OPT_LISTEN), "[HOST:]PORT",
-          "socket activation: we listen and pass LISTEN_FDS (port 0: any free port)" },
+          "socket activation, LISTEN_FDS (port 0: any port)" },
         { NULL, OPT("listen-unix", required_argument, OPT_LISTEN_UNIX), "PATH",
           "socket activation on the Unix socket PATH" },
         { NULL, OPT("exec-probe", required_argument, OPT_EXEC_PROBE), "'COMMAND'",
           "the shell command COMMAND exits 0" },
         { NULL, OPT("timeout", required_argument, OPT_TIMEOUT), "SECONDS",
-          "readiness deadline, fractions allowed (default 60)" },
+          "readiness deadline, or infinity (default 60)" },
         { NULL, OPT("no-pre-check", no_argument, OPT_NO_PRE_CHECK), NULL,
-          "do not check that nothing answers on the probes' addresses before starting" },
+          "start even if something answers where a probe looks" },
 
         { "Mode",
           OPT("then", required_argument, OPT_THEN), "'COMMAND'",
-          "once ready, run the shell command COMMAND, tear down, exit with its status" },
+          "run COMMAND (sh -c) once ready, exit with its status" },
 
         { "Stopping",
           OPT("stop-signal", required_argument, OPT_STOP_SIGNAL), "SIGNAL",
-          "first signal for every process of the service (default TERM)" },
+          "signal to stop every process (default TERM)" },
         { NULL, OPT("kill-signal", required_argument, OPT_KILL_SIGNAL), "SIGNAL",
           "signal after the stop timeout (default KILL)" },
         { NULL, OPT("stop-timeout", required_argument, OPT_STOP_TIMEOUT), "SECONDS",
-          "how long to wait after the stop signal (default 10)" },
+          "wait after the stop signal, or infinity (default 10)" },
         { NULL, OPT("expect-exit", required_argument, OPT_EXPECT_EXIT), "CODE",
           "an exit code that also counts as a clean stop" },
         { NULL, OPT("containment", required_argument, OPT_CONTAINMENT), "KIND",
@@ -112,9 +112,9 @@ static const OptionInfo option_table[] = {
         { NULL, OPT("cwd", required_argument, OPT_CWD), "DIR", "working directory" },
         { NULL, OPT("shell", no_argument, OPT_SHELL), NULL, "COMMAND is one string for /bin/sh -c" },
         { NULL, OPT("name", required_argument, OPT_NAME), "NAME",
-          "name for messages and the scope (default: COMMAND's basename)" },
+          "for messages and the scope (default: basename)" },
         { NULL, OPT("log", required_argument, OPT_LOG), "FILE",
-          "service output to FILE (appended) instead of our stdout/stderr" },
+          "service output to FILE instead of stdout/stderr" },
 
         { "Messages",
           OPT("verbose", no_argument, OPT_VERBOSE), NULL, "say what happens, on stderr" },
@@ -203,6 +203,10 @@ static int parse_signal_option(const char *option, const char *value, int *ret) 
 }
 
 static int parse_seconds_option(const char *option, const char *value, uint64_t *ret) {
+        if (strcmp(value, "infinity") == 0) {
+                *ret = MK_USEC_INFINITY;
+                return 0;
+        }
         if (parse_seconds(value, ret) < 0)
                 return usage_error("invalid --%s '%s': want a non-negative number of seconds", option, value);
         return 0;

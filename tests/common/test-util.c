@@ -176,3 +176,12 @@ int test_run_until(sd_event *event, const bool *flag, uint64_t usec) {
         }
         return 0;
 }
+
+bool test_rss_is_meaningful(void) {
+#if defined(__SANITIZE_ADDRESS__)
+        return false;
+#else
+        const char *preload = getenv("LD_PRELOAD");
+        return !(preload && strstr(preload, "vgpreload"));
+#endif
+}

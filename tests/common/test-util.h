@@ -46,3 +46,6 @@ pid_t test_read_pid_file(const char *path);
  * 0, -ETIMEDOUT, or sd_event_run()'s error. */
 struct sd_event;
 int test_run_until(struct sd_event *event, const bool *flag, uint64_t usec);
+/* False under AddressSanitizer or valgrind, whose own bookkeeping (ASan's
+ * quarantine of freed memory) makes VmRSS comparisons meaningless. */
+bool test_rss_is_meaningful(void);

@@ -13,6 +13,7 @@
  *   --pid-file PATH     write our pid to PATH
  *   --rename            ... atomically: write PATH.tmp, rename it over PATH
  *   --pid-of-parent     ... writing our parent's pid instead (a wrong pid)
+ *   --pid-split         ... in two writes, 100 ms apart (not renamed)
  *   --late-ms N         wait N ms more before the pid file and --touch
  *   --touch PATH        create an empty file
  *   --exit N            exit N instead of waiting */
@@ -104,7 +105,7 @@ static void listen_unix(const char *path) {
                 die("listen");
 }
 
-static void write_pid_file(const char *path, bool rename_it, pid_t pid) {
+static void write_pid_file(const char *path, bool rename_it, bool split, pid_t pid) {
         char tmp[4096], buf[32];
         int n = snprintf(buf, sizeof buf, "%d\n", (int) pid);
         const char *target = path;
@@ -117,14 +118,19 @@ static void write_pid_file(const char *path, bool rename_it, pid_t pid) {
         fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
                 die("open pid file");
-        write_all(fd, buf, (size_t) n);
+        if (split) {
+                write_all(fd, buf, 1);
+                sleep_ms(100);
+                write_all(fd, buf + 1, (size_t) n - 1);
+        } else
+                write_all(fd, buf, (size_t) n);
         close(fd);
         if (rename_it && rename(tmp, path) < 0)
                 die("rename");
 }
 
 int main(int argc, char **argv) {
-        enum { DELAY = 256, LONG_LINE, BANNER, STDERR_, SPLIT, TCP, UNIX_, PID_FILE, RENAME, PARENT, LATE, TOUCH, EXIT };
+        enum { DELAY = 256, LONG_LINE, BANNER, STDERR_, SPLIT, TCP, UNIX_, PID_FILE, RENAME, PARENT, PID_SPLIT, LATE, TOUCH, EXIT };
         static const struct option options[] = {
                 { "delay-ms", required_argument, NULL, DELAY },
                 { "long-line", required_argument, NULL, LONG_LINE },
@@ -136,6 +142,7 @@ int main(int argc, char **argv) {
                 { "pid-file", required_argument, NULL, PID_FILE },
                 { "rename", no_argument, NULL, RENAME },
                 { "pid-of-parent", no_argument, NULL, PARENT },
+                { "pid-split", no_argument, NULL, PID_SPLIT },
                 { "late-ms", required_argument, NULL, LATE },
                 { "touch", required_argument, NULL, TOUCH },
                 { "exit", required_argument, NULL, EXIT },
@@ -145,7 +152,7 @@ int main(int argc, char **argv) {
         const char *banner = NULL, *pid_file = NULL, *touch = NULL;
         const char *tcp[4] = {}, *unix_path = NULL;
         int n_tcp = 0, exit_code = -1, out = STDOUT_FILENO, c;
-        bool split = false, rename_it = false, parent = false;
+        bool split = false, rename_it = false, parent = false, pid_split = false;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
@@ -159,6 +166,7 @@ int main(int argc, char **argv) {
                 case PID_FILE: pid_file = optarg; break;
                 case RENAME: rename_it = true; break;
                 case PARENT: parent = true; break;
+                case PID_SPLIT: pid_split = true; break;
                 case LATE: late = atol(optarg); break;
                 case TOUCH: touch = optarg; break;
                 case EXIT: exit_code = atoi(optarg); break;
@@ -196,7 +204,7 @@ int main(int argc, char **argv) {
                 listen_unix(unix_path);
         sleep_ms(late);
         if (pid_file)
-                write_pid_file(pid_file, rename_it, parent ? getppid() : getpid());
+                write_pid_file(pid_file, rename_it, pid_split, parent ? getppid() : getpid());
         if (touch) {
                 int fd = open(touch, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 if (fd < 0)

@@ -31,3 +31,7 @@ int cgroup_backend_signal(Containment *c, int signo);
 int cgroup_backend_kill_all(Containment *c);
 int cgroup_backend_is_empty(Containment *c);
 int cgroup_backend_watch_empty(Containment *c);
+/* Looks at cgroup.events again from the loop (its notifications lag, and are
+ * lost if the cgroup is removed first): the main process was reaped, or
+ * systemd says the scope changed. */
+void cgroup_backend_main_exited(Containment *c);

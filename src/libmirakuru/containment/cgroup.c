@@ -187,11 +187,13 @@ int cgroup_backend_watch_empty(Containment *c) {
         return sd_event_source_set_enabled(g->defer, SD_EVENT_ONESHOT);
 }
 
-/* The main process was reaped: look again from the loop. The kernel
- * rate-limits cgroup.events notifications to one per ~10 ms per cgroup, so
- * a service that stops soon after it started would otherwise wait for the
- * delayed notification (measured by bench/: 15 ms instead of 1 ms). */
-static void cgroup_main_exited(Containment *c) {
+/* The main process was reaped: look again from the loop. Once it is
+ * reaped the cgroup usually reads "populated 0" at once, but the inotify
+ * notification of that can lag: the kernel rate-limits cgroup.events
+ * notifications to one per ~10 ms per cgroup, so a service that stops soon
+ * after it started would wait for it (bench/ measured 15 ms instead of ~5
+ * per start+stop cycle). */
+void cgroup_backend_main_exited(Containment *c) {
         CgroupContainment *g = (CgroupContainment *) c;
 
         if (c->watching && g->defer)
@@ -232,6 +234,6 @@ const ContainmentOps containment_cgroup_ops = {
         .kill_all = cgroup_backend_kill_all,
         .is_empty = cgroup_backend_is_empty,
         .watch_empty = cgroup_backend_watch_empty,
-        .main_exited = cgroup_main_exited,
+        .main_exited = cgroup_backend_main_exited,
         .destroy = cgroup_destroy,
 };

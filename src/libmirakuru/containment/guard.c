@@ -183,10 +183,14 @@ int guard_start(const char *cgroup, bool remove, pid_t pgid, Guard *ret) {
         if (pid == 0) {
                 /* Own session: a Ctrl-C or a kill of the supervisor's process
                  * group must not take the guard along. */
+                struct sigaction ignore = { .sa_handler = SIG_IGN };
+                sigset_t none;
                 (void) setsid();
-                (void) signal(SIGPIPE, SIG_IGN);
-                (void) signal(SIGHUP, SIG_IGN);
-                (void) signal(SIGINT, SIG_IGN);
+                (void) sigaction(SIGPIPE, &ignore, NULL);
+                (void) sigaction(SIGHUP, &ignore, NULL);
+                (void) sigaction(SIGINT, &ignore, NULL);
+                (void) sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 /* Hold nothing else of the supervisor's (pipes, gates, sockets). */
                 int hi[4] = { fcntl(pidfd, F_DUPFD, 100), cgfd >= 0 ? fcntl(cgfd, F_DUPFD, 100) : -1,
                               parentfd >= 0 ? fcntl(parentfd, F_DUPFD, 100) : -1,

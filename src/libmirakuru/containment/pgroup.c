@@ -36,6 +36,8 @@
 #define RECHECK_FIRST_USEC 1000
 #define RECHECK_MAX_USEC (50 * 1000)
 #define KILL_PASSES_MAX 1000
+/* A catchable stop signal need not chase a fork loop: the kill signal follows. */
+#define SIGNAL_PASSES_CATCHABLE 8
 
 typedef struct ProcessGroup {
         Containment c;
@@ -201,12 +203,13 @@ static int pgroup_signal(Containment *c, int signo) {
         /* Then everyone else who belongs, until a pass finds nobody new. */
         _cleanup_free_ pid_t *seen = NULL;
         size_t n_seen = 0;
-        for (unsigned i = 0; i < KILL_PASSES_MAX; i++) {
+        unsigned max = signo == SIGKILL ? KILL_PASSES_MAX : SIGNAL_PASSES_CATCHABLE;
+        for (unsigned i = 0; i < max; i++) {
                 int r = pass(c, signo, &seen, &n_seen, NULL);
                 if (r <= 0)
                         return r;
         }
-        return -EBUSY;
+        return signo == SIGKILL ? -EBUSY : 0;
 }
 
 static int pgroup_kill_all(Containment *c) {

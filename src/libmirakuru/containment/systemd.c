@@ -38,6 +38,8 @@ typedef struct SystemdScope {
         char *unit;
         sd_bus_slot *job_removed;
         sd_bus_slot *start_call;
+        sd_bus_slot *unit_changed; /* PropertiesChanged of our scope */
+        sd_bus_slot *unit_removed; /* UnitRemoved */
         bool use_slice;
         bool pending;
 } SystemdScope;
@@ -322,6 +324,42 @@ static int make_unit_name(SystemdScope *s) {
         return 0;
 }
 
+/* The scope changed state or is gone. When a scope empties, systemd may
+ * remove its cgroup before the kernel's (rate-limited, ~10 ms) inotify
+ * notification of "populated 0" is delivered, and then that notification
+ * is dropped with the cgroup: the manager's word makes us look again. */
+static int on_unit_changed(sd_bus_message *m _unused_, void *userdata, sd_bus_error *error _unused_) {
+        SystemdScope *s = userdata;
+
+        cgroup_backend_main_exited(&s->cg.c);
+        return 0;
+}
+
+static int on_unit_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        SystemdScope *s = userdata;
+        const char *unit;
+
+        if (sd_bus_message_read(m, "s", &unit) < 0 || !s->unit || strcmp(unit, s->unit) != 0)
+                return 0;
+        return on_unit_changed(m, userdata, error);
+}
+
+static int watch_unit(SystemdScope *s) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", s->unit, &path);
+        if (r < 0)
+                return r;
+        s->unit_changed = sd_bus_slot_unref(s->unit_changed);
+        r = sd_bus_match_signal(s->bus, &s->unit_changed, NULL, path, "org.freedesktop.DBus.Properties",
+                                "PropertiesChanged", on_unit_changed, s);
+        if (r < 0 || s->unit_removed)
+                return r;
+        return sd_bus_match_signal(s->bus, &s->unit_removed, NULL, "/org/freedesktop/systemd1",
+                                   "org.freedesktop.systemd1.Manager", "UnitRemoved", on_unit_removed, s);
+}
+
 static int systemd_place(Containment *c, pid_t pid _unused_, int pidfd _unused_, bool in_cgroup _unused_) {
         SystemdScope *s = (SystemdScope *) c;
         int r;
@@ -331,6 +369,8 @@ static int systemd_place(Containment *c, pid_t pid _unused_, int pidfd _unused_,
                 r = sd_bus_match_signal(s->bus, &s->job_removed, NULL, "/org/freedesktop/systemd1",
                                         "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, s);
         if (r >= 0)
+                r = watch_unit(s);
+        if (r >= 0)
                 r = start_scope(s);
         if (r < 0) {
                 containment_set_reason(c, "cannot ask systemd for a scope: %s", strerror(-r));
@@ -339,11 +379,27 @@ static int systemd_place(Containment *c, pid_t pid _unused_, int pidfd _unused_,
         return 0;
 }
 
+/* Before the scope exists (placement pending), the child waits at the gate
+ * in our own cgroup: only it can be signalled. */
+static int systemd_signal(Containment *c, int signo) {
+        if (!c->cgroup_path)
+                return c->pid > 0 && kill(c->pid, signo) < 0 && errno != ESRCH ? -errno : 0;
+        return cgroup_backend_signal(c, signo);
+}
+
+static int systemd_kill_all(Containment *c) {
+        if (!c->cgroup_path)
+                return systemd_signal(c, c->params.kill_signal > 0 ? c->params.kill_signal : SIGKILL);
+        return cgroup_backend_kill_all(c);
+}
+
 static void systemd_destroy(Containment *c) {
         SystemdScope *s = (SystemdScope *) c;
 
         s->start_call = sd_bus_slot_unref(s->start_call);
         s->job_removed = sd_bus_slot_unref(s->job_removed);
+        s->unit_changed = sd_bus_slot_unref(s->unit_changed);
+        s->unit_removed = sd_bus_slot_unref(s->unit_removed);
         cgroup_backend_release(&s->cg);
         if (s->bus) {
                 (void) sd_bus_detach_event(s->bus);
@@ -359,9 +415,10 @@ const ContainmentOps containment_systemd_ops = {
         .setup = systemd_setup,
         .cgroup_fd = systemd_cgroup_fd,
         .place = systemd_place,
-        .signal = cgroup_backend_signal,
-        .kill_all = cgroup_backend_kill_all,
+        .signal = systemd_signal,
+        .kill_all = systemd_kill_all,
         .is_empty = cgroup_backend_is_empty,
         .watch_empty = cgroup_backend_watch_empty,
+        .main_exited = cgroup_backend_main_exited,
         .destroy = systemd_destroy,
 };

@@ -53,7 +53,8 @@ static void attempt_reap_now(ExecProbe *x) {
         x->timeout_source = sd_event_source_disable_unref(x->timeout_source);
         if (x->child.pid > 0) {
                 attempt_kill(x);
-                (void) waitid(P_PIDFD, (id_t) x->child.pidfd, &si, WEXITED);
+                while (waitid(P_PIDFD, (id_t) x->child.pidfd, &si, WEXITED) < 0 && errno == EINTR)
+                        ;
                 x->child.pid = 0;
         }
         spawned_child_done(&x->child);
@@ -77,10 +78,12 @@ static int on_attempt_exit(sd_event_source *s _unused_, int fd, uint32_t revents
         siginfo_t si = {};
         int r;
 
-        if (waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+        if (waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
                 return 0;
-        /* Whatever the command left in its process group goes with it. */
+        /* Whatever the command left in its process group goes with it; while
+         * the leader is not reaped, its pid (the group's id) cannot be reused. */
         (void) kill(-x->child.pid, SIGKILL);
+        (void) waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
         x->child.pid = 0;
         x->exit_source = sd_event_source_disable_unref(x->exit_source);
         x->timeout_source = sd_event_source_disable_unref(x->timeout_source);

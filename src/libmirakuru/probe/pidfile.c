@@ -30,6 +30,8 @@ typedef struct PidFileProbe {
         int inotify_fd; /* kept from the first start until done(), see pidfile_cancel() */
         int watch;      /* 0: none */
         sd_event_source *inotify_source;
+        sd_event_source *retry; /* only while the directory does not exist */
+        unsigned n_retries;
 } PidFileProbe;
 
 /* Reads the pid out of CONTENT: digits, then only white space. */
@@ -168,27 +170,57 @@ static int on_inotify(sd_event_source *s _unused_, int fd, uint32_t revents _unu
         return 0;
 }
 
+static int watch_directory(PidFileProbe *f);
+
+static int on_retry(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        PidFileProbe *f = userdata;
+        int r = watch_directory(f);
+
+        if (r < 0)
+                probe_failed(&f->probe, r, "cannot watch %s: %s", f->directory, strerror(-r));
+        return 0;
+}
+
+/* Watches the directory, then looks at the file once. A directory that
+ * does not exist yet (the service makes it) is looked for again on the
+ * retry back-off until it does. */
+static int watch_directory(PidFileProbe *f) {
+        Probe *p = &f->probe;
+        int r;
+
+        f->watch = inotify_add_watch(f->inotify_fd, f->directory, WATCH_MASK | IN_ONLYDIR);
+        if (f->watch < 0) {
+                r = -errno;
+                f->watch = 0;
+                if (r != -ENOENT)
+                        return r;
+                probe_set_status(p, "directory %s does not exist yet", f->directory);
+                return probe_arm_timer(p, &f->retry, probe_retry_delay(p, f->n_retries++), on_retry);
+        }
+        f->retry = sd_event_source_disable_unref(f->retry);
+        if (!f->inotify_source) {
+                r = probe_add_io(p, &f->inotify_source, f->inotify_fd, EPOLLIN, on_inotify);
+                if (r < 0)
+                        return r;
+        }
+        /* The watch is in place: look once for a file written before it. */
+        pidfile_check(f);
+        return 0;
+}
+
 static int pidfile_start(Probe *p) {
         PidFileProbe *f = (PidFileProbe *) p;
         int r;
 
+        f->n_retries = 0;
         if (f->inotify_fd < 0) {
                 f->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
                 if (f->inotify_fd < 0)
                         return -errno;
         }
-        f->watch = inotify_add_watch(f->inotify_fd, f->directory, WATCH_MASK | IN_ONLYDIR);
-        if (f->watch < 0) {
-                r = -errno;
-                f->watch = 0;
-                probe_failed(p, r, "cannot watch %s: %s", f->directory, strerror(-r));
-                return 0;
-        }
-        r = probe_add_io(p, &f->inotify_source, f->inotify_fd, EPOLLIN, on_inotify);
+        r = watch_directory(f);
         if (r < 0)
-                return r;
-        /* The watch is in place: look once for a file written before it. */
-        pidfile_check(f);
+                probe_failed(p, r, "cannot watch %s: %s", f->directory, strerror(-r));
         return 0;
 }
 
@@ -196,6 +228,7 @@ static void pidfile_cancel(Probe *p) {
         PidFileProbe *f = (PidFileProbe *) p;
 
         f->inotify_source = sd_event_source_disable_unref(f->inotify_source);
+        f->retry = sd_event_source_disable_unref(f->retry);
         /* Only the watch goes here; the fd stays until done(): close() of an
          * inotify fd waits for an SRCU grace period in the kernel (several
          * ms, measured by bench/), which would delay the ready report. */

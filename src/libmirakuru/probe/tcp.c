@@ -137,6 +137,19 @@ static int resolve(const char *host, uint16_t port, TcpAddress **ret, size_t *re
         return 0;
 }
 
+/* TCP can connect a socket to itself (simultaneous open) when the source
+ * port the kernel picks is the port probed and nobody listens there: not an
+ * answer from the service. */
+static bool self_connected(int fd) {
+        struct sockaddr_storage local, peer;
+        socklen_t llen = sizeof local, plen = sizeof peer;
+
+        if (getsockname(fd, (struct sockaddr *) &local, &llen) < 0 ||
+            getpeername(fd, (struct sockaddr *) &peer, &plen) < 0)
+                return false;
+        return llen == plen && memcmp(&local, &peer, llen) == 0;
+}
+
 static void attempt_close(TcpAttempt *a) {
         a->source = sd_event_source_disable_unref(a->source);
         a->fd = safe_close(a->fd);
@@ -185,6 +198,8 @@ static int on_connected(sd_event_source *s _unused_, int fd, uint32_t revents _u
 
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
                 error = errno;
+        if (error == 0 && self_connected(fd))
+                error = ECONNREFUSED;
         if (error == 0) {
                 char addr[INET6_ADDRSTRLEN + 16];
                 format_address((const struct sockaddr *) &a->address.sa, addr, sizeof addr);
@@ -235,13 +250,16 @@ static void tcp_round(TcpProbe *t) {
                         a->error = errno;
                         continue;
                 }
-                if (connect(a->fd, (const struct sockaddr *) &a->address.sa, a->address.len) == 0) {
+                r = connect(a->fd, (const struct sockaddr *) &a->address.sa, a->address.len) < 0 ? errno : 0;
+                if (r == 0 && self_connected(a->fd))
+                        r = ECONNREFUSED;
+                if (r == 0) {
                         probe_set_status(&t->probe, "connected");
                         probe_passed(&t->probe);
                         return;
                 }
-                if (errno != EINPROGRESS) {
-                        a->error = errno;
+                if (r != EINPROGRESS) {
+                        a->error = r;
                         attempt_close(a);
                         continue;
                 }
@@ -282,14 +300,14 @@ static bool answers(const TcpAddress *a) {
         if (fd < 0)
                 return false;
         if (connect(fd, (const struct sockaddr *) &a->sa, a->len) == 0)
-                return true;
+                return !self_connected(fd);
         if (errno != EINPROGRESS)
                 return false;
         if (poll(&pfd, 1, PRE_CHECK_TIMEOUT_MSEC) <= 0)
                 return false;
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
                 return false;
-        return error == 0;
+        return error == 0 && !self_connected(fd);
 }
 
 static int tcp_pre_check(Probe *p) {

@@ -30,6 +30,7 @@ typedef struct UnixProbe {
 } UnixProbe;
 
 static void unix_try(UnixProbe *u);
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
 /* 0 connected, else a negative errno. */
 static int connect_once(const char *path) {
@@ -56,8 +57,30 @@ static void schedule_retry(UnixProbe *u) {
                 probe_failed(&u->probe, r, "cannot arm the retry timer: %s", strerror(-r));
 }
 
+/* Watches the directory if it exists; without it, unix_try() retries on
+ * the back-off (and calls this again each time). */
+static int watch_directory(UnixProbe *u) {
+        if (u->inotify_source)
+                return 0;
+        u->watch = inotify_add_watch(u->inotify_fd, u->directory, WATCH_MASK | IN_ONLYDIR);
+        if (u->watch < 0) {
+                u->watch = 0;
+                return 0;
+        }
+        return probe_add_io(&u->probe, &u->inotify_source, u->inotify_fd, EPOLLIN, on_inotify);
+}
+
 static void unix_try(UnixProbe *u) {
-        int r = connect_once(u->path);
+        int r;
+
+        if (!u->inotify_source) {
+                r = watch_directory(u);
+                if (r < 0) {
+                        probe_failed(&u->probe, r, "cannot watch %s: %s", u->directory, strerror(-r));
+                        return;
+                }
+        }
+        r = connect_once(u->path);
 
         if (r == 0) {
                 probe_set_status(&u->probe, "connected to %s", u->path);
@@ -117,15 +140,9 @@ static int unix_start(Probe *p) {
                 if (u->inotify_fd < 0)
                         return -errno;
         }
-        u->watch = inotify_add_watch(u->inotify_fd, u->directory, WATCH_MASK | IN_ONLYDIR);
-        if (u->watch < 0) {
-                /* No directory yet: plain retries, capped by the retry settings. */
-                u->watch = 0;
-        } else {
-                r = probe_add_io(p, &u->inotify_source, u->inotify_fd, EPOLLIN, on_inotify);
-                if (r < 0)
-                        return r;
-        }
+        r = watch_directory(u);
+        if (r < 0)
+                return r;
         /* The watch is in place before the first try, so nothing slips between. */
         unix_try(u);
         return 0;

@@ -60,6 +60,48 @@ static void test_stop_by_signal(void **state) {
         }
 }
 
+static void test_second_signal_kills(void **state) {
+        char *pid_file = path_in_dir("stubborn.pid");
+        CliRun r;
+
+        /* Ignores SIGTERM and we would wait forever (infinity): a second
+         * signal kills at once. */
+        cli_spawn(&r, dir, NULL,
+                  ARGS("--verbose", "--stop-timeout", "infinity", "--output", "^armed$", "--", helper, "ignore", "15",
+                       "pidfile", pid_file, "out", "armed", "pause"));
+        wait_ready(&r);
+        assert_int_equal(kill(r.pid, SIGTERM), 0);
+        assert_true(cli_wait_text(r.err_path, "stopping cli-service", CLI_TIMEOUT_USEC));
+        assert_int_equal(kill(r.pid, SIGINT), 0);
+        assert_int_equal(cli_wait(&r), 128 + SIGKILL);
+        assert_non_null(strstr(r.err, "killing cli-service now"));
+        assert_false(test_pid_alive(cli_pid_from(pid_file)));
+        cli_run_done(&r);
+        free(pid_file);
+}
+
+static void test_killed_supervisor(void **state) {
+        char *pid_file = path_in_dir("orphan.pid"), *child_file = path_in_dir("orphan-child.pid");
+        CliRun r;
+
+        /* mirakuru-run itself gets SIGKILL: the service tree still goes
+         * (the containment's dead man's switch). The bound is generous. */
+        cli_spawn(&r, dir, NULL,
+                  ARGS("--verbose", "--", helper, "pidfile", pid_file, "child", child_file, "pause"));
+        wait_ready(&r);
+        pid_t service = cli_pid_from(pid_file), child = cli_pid_from(child_file);
+        assert_int_equal(kill(r.pid, SIGKILL), 0);
+        assert_int_equal(cli_wait(&r), 128 + SIGKILL);
+        if (!test_wait_pid_gone(service, 10 * UINT64_C(1000000)) || !test_wait_pid_gone(child, 10 * UINT64_C(1000000))) {
+                kill(service, SIGKILL);
+                kill(child, SIGKILL);
+                fail_msg("the service outlived a killed mirakuru-run; %s", r.err);
+        }
+        cli_run_done(&r);
+        free(pid_file);
+        free(child_file);
+}
+
 static void test_service_exit_status(void **state) {
         char *pid_file = path_in_dir("service.pid");
         CliRun r;
@@ -220,6 +262,8 @@ static void test_service_options(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_stop_by_signal),
+                cmocka_unit_test(test_second_signal_kills),
+                cmocka_unit_test(test_killed_supervisor),
                 cmocka_unit_test(test_service_exit_status),
                 cmocka_unit_test(test_signal_during_start),
                 cmocka_unit_test(test_expect_exit),

@@ -24,22 +24,26 @@
 
 static const char *test_cgroup;
 
-/* Starts a tree of 5 under AUTO and checks the choice, then stops it and
- * checks nobody survived. Returns 0 or a line number (for a forked child). */
-static int run_auto(sd_event *event, MkContainment expected, const char *reason_needle) {
-        _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
-        char *dir = test_make_temp_dir();
+static const char *cont_tree(void) {
         static const char *helper;
         if (!helper)
                 helper = test_helper("cont-tree"); /* malloc'd once, kept */
-        const char *argv[] = { helper, "tree", "5", dir, NULL };
+        return helper;
+}
+
+/* Starts a tree of 5 under AUTO and checks the choice, then stops it and
+ * checks nobody survived. Returns 0 or a line number (for a forked child). */
+static int run_auto(sd_event *event, const char *bus, MkContainment expected, const char *reason_needle) {
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+        char *dir = test_make_temp_dir();
+        const char *argv[] = { cont_tree(), "tree", "5", dir, NULL };
         pid_t *pids;
         size_t n;
         int r;
 
         if (mk_executor_new(&e) < 0 || mk_executor_set_argv(e, argv) < 0 ||
             mk_executor_set_containment(e, MK_CONTAINMENT_AUTO) < 0 ||
-            mk_executor_set_bus_address(e, UNREACHABLE_BUS) < 0 ||
+            (bus && mk_executor_set_bus_address(e, bus) < 0) ||
             mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT) < 0 ||
             mk_executor_set_stop_timeout(e, 300 * MK_USEC_PER_MSEC) < 0 ||
             (event && mk_executor_attach_event(e, event, 0) < 0))
@@ -73,7 +77,15 @@ static int run_auto(sd_event *event, MkContainment expected, const char *reason_
 static void test_manager_unreachable_gives_cgroup(void **state) {
         (void) state;
         /* The reason names what systemd answered. */
-        assert_int_equal(run_auto(NULL, MK_CONTAINMENT_CGROUP, "systemd"), 0);
+        assert_int_equal(run_auto(NULL, UNREACHABLE_BUS, MK_CONTAINMENT_CGROUP, "systemd"), 0);
+}
+
+/* $MIRAKURU_BUS_ADDRESS is honoured when the API sets no address. */
+static void test_bus_address_from_environment(void **state) {
+        (void) state;
+        assert_int_equal(setenv("MIRAKURU_BUS_ADDRESS", "unix:path=/nonexistent/mirakuru-env/private", 1), 0);
+        assert_int_equal(run_auto(NULL, NULL, MK_CONTAINMENT_CGROUP, "mirakuru-env"), 0);
+        assert_int_equal(unsetenv("MIRAKURU_BUS_ADDRESS"), 0);
 }
 
 static void test_readonly_cgroupfs_gives_process_group(void **state) {
@@ -99,7 +111,7 @@ static void test_readonly_cgroupfs_gives_process_group(void **state) {
                 }
                 if (sd_event_new(&event) < 0)
                         _exit(2);
-                int line = run_auto(event, MK_CONTAINMENT_PROCESS_GROUP, "cgroup: cannot create");
+                int line = run_auto(event, UNREACHABLE_BUS, MK_CONTAINMENT_PROCESS_GROUP, "cgroup: cannot create");
                 if (line)
                         fprintf(stderr, "failed at line %d\n", line);
                 _exit(line ? 1 : 0);
@@ -110,6 +122,132 @@ static void test_readonly_cgroupfs_gives_process_group(void **state) {
                 skip();
         assert_int_equal(WEXITSTATUS(status), 0);
         free(mount_point);
+}
+
+/* A manager that answers at setup but will not make the scope: the systemd
+ * backend finds out only at place() time and falls back to a cgroup of its
+ * own, saying so; nothing survives. MODE: cont-fake-manager's mode. */
+static void scope_refused(const char *mode, const char *needle) {
+        _cleanup_(mk_executor_unrefp) MkExecutor *manager = NULL, *e = NULL;
+        char *dir = test_make_temp_dir(), *sock, *bus, *cg;
+        static const char *fake;
+        pid_t *pids;
+        size_t n;
+        int r;
+
+        if (!fake)
+                fake = test_helper("cont-fake-manager");
+        assert_true(asprintf(&sock, "%s/private", dir) > 0);
+        assert_true(asprintf(&bus, "unix:path=%s", sock) > 0);
+        const char *manager_argv[] = { fake, sock, mode, NULL };
+        assert_int_equal(mk_executor_new(&manager), 0);
+        assert_int_equal(mk_executor_set_argv(manager, manager_argv), 0);
+        assert_int_equal(mk_executor_set_containment(manager, MK_CONTAINMENT_PROCESS_GROUP), 0);
+        assert_int_equal(mk_executor_add_output_probe(manager, "^ready$", MK_STREAM_STDOUT), 0);
+        assert_int_equal(mk_executor_start(manager), 0);
+
+        const char *argv[] = { cont_tree(), "tree", "3", dir, NULL };
+        assert_int_equal(mk_executor_new(&e), 0);
+        assert_int_equal(mk_executor_set_argv(e, argv), 0);
+        assert_int_equal(mk_executor_set_containment(e, MK_CONTAINMENT_SYSTEMD), 0);
+        assert_int_equal(mk_executor_set_bus_address(e, bus), 0);
+        assert_int_equal(mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT), 0);
+        r = mk_executor_start(e);
+        if (r < 0)
+                fprintf(stderr, "start: %s\n", mk_executor_get_error(e));
+        assert_int_equal(r, 0);
+        fprintf(stderr, "# %s: %s\n", mk_containment_to_string(mk_executor_get_containment(e)),
+                mk_executor_get_containment_reason(e));
+        assert_int_equal(mk_executor_get_containment(e), MK_CONTAINMENT_CGROUP);
+        assert_non_null(strstr(mk_executor_get_containment_reason(e), "refused the scope"));
+        assert_non_null(strstr(mk_executor_get_containment_reason(e), needle));
+        assert_non_null(mk_executor_get_cgroup(e));
+        assert_true(strncmp(mk_executor_get_cgroup(e), test_cgroup, strlen(test_cgroup)) == 0);
+        cg = strdup(mk_executor_get_cgroup(e));
+
+        assert_true(mk_executor_stop(e) >= 0);
+        pids = cont_read_pids(dir, &n);
+        assert_int_equal(n, 3);
+        for (size_t i = 0; i < n; i++)
+                assert_false(test_pid_alive(pids[i]));
+        assert_true(cont_wait_gone(cg, 0));
+        assert_true(mk_executor_stop(manager) >= 0);
+        free(pids);
+        free(cg);
+        free(bus);
+        free(sock);
+        test_rm_rf(dir);
+        free(dir);
+}
+
+static void test_scope_refused_falls_back(void **state) {
+        (void) state;
+        scope_refused("refuse", "fake manager: no scopes here");
+}
+
+static void test_scope_job_failed_falls_back(void **state) {
+        (void) state;
+        scope_refused("fail-job", "ended with \"failed\"");
+}
+
+/* mirakuru-run --verbose says which backend and why. With READ_ONLY, in a
+ * private mount namespace with the cgroupfs read-only. Returns its stderr. */
+static char *cli_verbose(bool read_only) {
+        char *dir = test_make_temp_dir(), *log, *out;
+        const char *helper = cont_tree();
+        pid_t pid;
+        int status;
+
+        assert_true(asprintf(&log, "%s/stderr", dir) > 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char *mount_point = cont_cgroup_mount();
+                if (read_only && (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                                  mount(mount_point, mount_point, NULL, MS_BIND, NULL) < 0 ||
+                                  mount(NULL, mount_point, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0))
+                        _exit(EXIT_TEST_SKIP);
+                if (!freopen(log, "w", stderr)) /* kept across exec */
+                        _exit(2);
+                setenv("MIRAKURU_BUS_ADDRESS", UNREACHABLE_BUS, 1);
+                execl(test_mirakuru_run(), "mirakuru-run", "--verbose", "--output", "^ready$", "--then", "true",
+                      "--", helper, "tree", "3", dir, (char *) NULL);
+                _exit(127);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_TEST_SKIP)
+                return NULL;
+        out = test_read_file(log);
+        fprintf(stderr, "# mirakuru-run said:\n%s", out ?: "(nothing)\n");
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        size_t n;
+        pid_t *pids = cont_read_pids(dir, &n);
+        assert_int_equal(n, 3);
+        for (size_t i = 0; i < n; i++)
+                assert_false(test_pid_alive(pids[i]));
+        free(pids);
+        free(log);
+        test_rm_rf(dir);
+        free(dir);
+        return out;
+}
+
+static void test_cli_verbose_says_why(void **state) {
+        char *out;
+        (void) state;
+
+        out = cli_verbose(false);
+        assert_non_null(out);
+        assert_non_null(strstr(out, "containment: cgroup"));
+        assert_non_null(strstr(out, "systemd: no systemd manager reachable"));
+        free(out);
+
+        out = cli_verbose(true);
+        if (!out)
+                skip();
+        assert_non_null(strstr(out, "containment: process-group"));
+        assert_non_null(strstr(out, "Read-only file system"));
+        free(out);
 }
 
 /* A cgroup named like ours, of a supervisor that no longer exists (a pid
@@ -137,7 +275,7 @@ static void test_stale_cgroup_is_cleaned(void **state) {
         fprintf(f, "%d\n", (int) victim);
         assert_int_equal(fclose(f), 0);
 
-        assert_int_equal(run_auto(NULL, MK_CONTAINMENT_CGROUP, "stale"), 0);
+        assert_int_equal(run_auto(NULL, UNREACHABLE_BUS, MK_CONTAINMENT_CGROUP, "stale"), 0);
         assert_true(cont_wait_gone(stale, 0));
         int status;
         assert_int_equal(waitpid(victim, &status, 0), victim);
@@ -151,8 +289,12 @@ int main(void) {
         unsetenv("MIRAKURU_BUS_ADDRESS");
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_manager_unreachable_gives_cgroup),
+                cmocka_unit_test(test_bus_address_from_environment),
                 cmocka_unit_test(test_readonly_cgroupfs_gives_process_group),
                 cmocka_unit_test(test_stale_cgroup_is_cleaned),
+                cmocka_unit_test(test_cli_verbose_says_why),
+                cmocka_unit_test(test_scope_refused_falls_back),
+                cmocka_unit_test(test_scope_job_failed_falls_back),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         cont_cgroup_leave();

@@ -23,12 +23,16 @@
 static MkContainment backend;
 static const char *test_cgroup; /* cgroup backend: where we work */
 
-static MkExecutor *new_service(sd_event *event, const char *mode, const char *arg, const char *dir) {
-        MkExecutor *e = NULL;
+static const char *cont_tree(void) {
         static const char *helper;
         if (!helper)
                 helper = test_helper("cont-tree"); /* malloc'd once, kept */
-        const char *argv[] = { helper, mode, arg ?: dir, arg ? dir : NULL, NULL };
+        return helper;
+}
+
+static MkExecutor *new_service(sd_event *event, const char *mode, const char *arg, const char *dir) {
+        MkExecutor *e = NULL;
+        const char *argv[] = { cont_tree(), mode, arg ?: dir, arg ? dir : NULL, NULL };
 
         assert_int_equal(mk_executor_new(&e), 0);
         assert_int_equal(mk_executor_set_argv(e, argv), 0);
@@ -68,8 +72,8 @@ static void check_placement(MkExecutor *e) {
 /* Runs MODE, checks EXPECTED processes were recorded and live, stops, and
  * asserts that every one of them is gone when stop returns. With KILLED,
  * the stop signal is ignored somewhere: leftovers must name FORENSIC_INDEX. */
-static void scenario(const char *mode, const char *arg, size_t expected, bool main_exits, bool killed,
-                     size_t forensic_index) {
+static void scenario_with(const char *mode, const char *arg, size_t expected, bool main_exits, bool killed,
+                          size_t forensic_index, int kill_signal) {
         _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
         char *dir = test_make_temp_dir(), *cg = NULL, *leftovers = NULL;
         pid_t *pids;
@@ -77,6 +81,8 @@ static void scenario(const char *mode, const char *arg, size_t expected, bool ma
         int r;
 
         e = new_service(NULL, mode, arg, dir);
+        if (kill_signal > 0)
+                assert_int_equal(mk_executor_set_kill_signal(e, kill_signal), 0);
         r = mk_executor_start(e);
         if (r < 0)
                 fprintf(stderr, "start: %s\n", mk_executor_get_error(e));
@@ -135,6 +141,11 @@ static void scenario(const char *mode, const char *arg, size_t expected, bool ma
         cont_reap_zombies();
 }
 
+static void scenario(const char *mode, const char *arg, size_t expected, bool main_exits, bool killed,
+                     size_t forensic_index) {
+        scenario_with(mode, arg, expected, main_exits, killed, forensic_index, 0);
+}
+
 static void test_setsid_daemon(void **state) {
         (void) state;
         if (backend == MK_CONTAINMENT_PROCESS_GROUP)
@@ -156,6 +167,44 @@ static void test_forking_during_teardown(void **state) {
 static void test_main_exits_early(void **state) {
         (void) state;
         scenario("early-exit", NULL, 2, true, true, 1);
+}
+
+/* A kill signal other than SIGKILL: no cgroup.kill, so freeze, signal each, thaw. */
+static void test_custom_kill_signal(void **state) {
+        (void) state;
+        scenario_with("early-exit", NULL, 2, true, true, 1, SIGUSR1);
+}
+
+/* Without an address, AUTO finds the user manager through $XDG_RUNTIME_DIR. */
+static void test_auto_finds_user_manager(void **state) {
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+        (void) state;
+
+        if (backend != MK_CONTAINMENT_SYSTEMD)
+                skip();
+        /* As root the system manager comes first: never touch a real one. */
+        if (access("/run/systemd/private", F_OK) == 0)
+                skip();
+        char *dir = test_make_temp_dir();
+        const char *argv[] = { cont_tree(), "tree", "3", dir, NULL };
+        assert_int_equal(mk_executor_new(&e), 0);
+        assert_int_equal(mk_executor_set_argv(e, argv), 0);
+        assert_int_equal(mk_executor_set_containment(e, MK_CONTAINMENT_AUTO), 0);
+        assert_int_equal(mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT), 0);
+        assert_int_equal(mk_executor_start(e), 0);
+        fprintf(stderr, "# auto: %s: %s\n", mk_containment_to_string(mk_executor_get_containment(e)),
+                mk_executor_get_containment_reason(e));
+        assert_int_equal(mk_executor_get_containment(e), MK_CONTAINMENT_SYSTEMD);
+        assert_non_null(strstr(mk_executor_get_containment_reason(e), "the user manager"));
+        assert_true(mk_executor_stop(e) >= 0);
+        size_t n;
+        pid_t *pids = cont_read_pids(dir, &n);
+        assert_int_equal(n, 3);
+        for (size_t i = 0; i < n; i++)
+                assert_false(test_pid_alive(pids[i]));
+        free(pids);
+        test_rm_rf(dir);
+        free(dir);
 }
 
 /* The supervisor is SIGKILLed with a live tree: its guard takes the tree along. */
@@ -242,6 +291,8 @@ int main(void) {
                 cmocka_unit_test(test_tree_of_50),
                 cmocka_unit_test(test_forking_during_teardown),
                 cmocka_unit_test(test_main_exits_early),
+                cmocka_unit_test(test_custom_kill_signal),
+                cmocka_unit_test(test_auto_finds_user_manager),
                 cmocka_unit_test(test_supervisor_killed),
         };
         int r = cmocka_run_group_tests_name(which, tests, NULL, NULL);

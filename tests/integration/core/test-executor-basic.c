@@ -152,6 +152,20 @@ static void check_exec_failures(void) {
                 assert_int_equal(mk_executor_get_state(e), MK_STATE_IDLE);
         }
         {
+                /* Executable, but not a format the kernel knows (no #! line). */
+                _cleanup_free_ char *garbage = NULL;
+                assert_true(asprintf(&garbage, "%s/garbage", dir) > 0);
+                fd = open(garbage, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+                assert_true(fd >= 0);
+                assert_int_equal(write(fd, "\x7f\x01\x02garbage", 10), 10);
+                close(fd);
+                const char *argv[] = { garbage, NULL };
+                _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+                assert_int_equal(mk_executor_new(&e), 0);
+                assert_int_equal(mk_executor_set_argv(e, argv), 0);
+                assert_int_equal(mk_executor_start(e), -ENOEXEC);
+        }
+        {
                 /* A directory. */
                 const char *argv[] = { dir, NULL };
                 _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
@@ -395,6 +409,41 @@ static void test_no_fd_leak(void **state) {
         test_rm_rf(dir);
 }
 
+/* The caller's fds 0-2 may be closed: the pipes then get those numbers in
+ * the parent, and the child must still end up with the right 0, 1 and 2. */
+static void test_caller_without_stdio(void **state) {
+        int saved[3];
+        int start_r, stop_r = 0;
+        char *out = NULL, *err = NULL;
+
+        for (int i = 0; i < 3; i++) {
+                saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
+                assert_true(saved[i] >= 0);
+        }
+        MkExecutor *e = service("fds", "err", "on-stderr", NULL);
+        for (int i = 0; i < 3; i++)
+                close(i);
+        /* no asserts (they print) until stdio is back */
+        start_r = mk_executor_start(e);
+        if (start_r == 0) {
+                (void) mk_executor_wait(e, WAIT_USEC);
+                stop_r = mk_executor_stop(e);
+                (void) mk_executor_get_output(e, MK_STREAM_STDOUT, &out, NULL);
+                (void) mk_executor_get_output(e, MK_STREAM_STDERR, &err, NULL);
+        }
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(dup2(saved[i], i), i);
+                close(saved[i]);
+        }
+        mk_executor_unref(e);
+        assert_int_equal(start_r, 0);
+        assert_int_equal(stop_r, 0);
+        assert_string_equal(out, "fds: 0 1 2\n");
+        assert_string_equal(err, "on-stderr\n");
+        free(out);
+        free(err);
+}
+
 static void test_child_signal_state(void **state) {
         struct sigaction ign = { .sa_handler = SIG_IGN }, old_term, old_usr2;
         sigset_t block, old_mask;
@@ -424,6 +473,35 @@ static void test_child_signal_state(void **state) {
         assert_int_equal(sigprocmask(SIG_SETMASK, &old_mask, NULL), 0);
         assert_int_equal(sigaction(SIGTERM, &old_term, NULL), 0);
         assert_int_equal(sigaction(SIGUSR2, &old_usr2, NULL), 0);
+}
+
+static void test_stdin(void **state) {
+        MkExit x;
+        {
+                /* default: /dev/null, so a reader sees EOF at once */
+                const char *argv[] = { "/bin/sh", "-c", "cat; echo \"[eof]\"", NULL };
+                _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+                assert_int_equal(mk_executor_new(&e), 0);
+                assert_int_equal(mk_executor_set_argv(e, argv), 0);
+                assert_int_equal(run_to_exit(e, &x), 0);
+                _cleanup_free_ char *out = output_of(e, MK_STREAM_STDOUT);
+                assert_string_equal(out, "[eof]\n");
+        }
+        {
+                int p[2];
+                assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+                const char *argv[] = { "/bin/sh", "-c", "cat; echo \"[eof]\"", NULL };
+                _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+                assert_int_equal(mk_executor_new(&e), 0);
+                assert_int_equal(mk_executor_set_argv(e, argv), 0);
+                assert_int_equal(mk_executor_set_stdin_fd(e, p[0]), 0);
+                close(p[0]);
+                assert_int_equal(write(p[1], "given\n", 6), 6);
+                close(p[1]);
+                assert_int_equal(run_to_exit(e, &x), 0);
+                _cleanup_free_ char *out = output_of(e, MK_STREAM_STDOUT);
+                assert_string_equal(out, "given\n[eof]\n");
+        }
 }
 
 static void test_config_while_running(void **state) {
@@ -462,7 +540,9 @@ int main(void) {
                 cmocka_unit_test(test_argv),
                 cmocka_unit_test(test_shell_mode),
                 cmocka_unit_test(test_no_fd_leak),
+                cmocka_unit_test(test_caller_without_stdio),
                 cmocka_unit_test(test_child_signal_state),
+                cmocka_unit_test(test_stdin),
                 cmocka_unit_test(test_config_while_running),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -256,7 +256,8 @@ static void test_flood_before_ready(void **state) {
 
         long rss_after = test_vmrss_kib();
         fprintf(stderr, "# VmRSS before %ld KiB, after %ld KiB\n", rss_before, rss_after);
-        assert_true(rss_after - rss_before < 32 * 1024);
+        if (test_rss_is_meaningful())
+                assert_true(rss_after - rss_before < 32 * 1024);
 
         assert_int_equal(mk_executor_stop(e), 0);
         sd_event_unref(event);

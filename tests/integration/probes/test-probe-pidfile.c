@@ -45,6 +45,42 @@ static void test_pidfile_renamed_check_pid(void **state) {
         free(path);
 }
 
+/* Written in two pieces 100 ms apart: the first digit alone is not the
+ * service's pid (nor a pid at all, maybe); the completed file is. */
+static void test_pidfile_partial_write(void **state) {
+        char *path = path_in(dir, "partial.pid");
+        MkExecutor *e = server(PASS_TIMEOUT_USEC, "--pid-file", path, "--pid-split", NULL);
+
+        assert_int_equal(mk_executor_add_pid_file_probe(e, path, true), 0);
+        assert_start(e, 0);
+        assert_int_equal(test_read_pid_file(path), mk_executor_get_pid(e));
+        assert_int_equal(mk_executor_stop(e), 0);
+        mk_executor_unref(e);
+        unlink(path);
+        free(path);
+}
+
+/* The directory of the pid file appears only with the service. */
+static void test_pidfile_directory_later(void **state) {
+        char *sub = path_in(dir, "later"), *path = path_in(sub, "x.pid"), *cmd;
+
+        assert_true(asprintf(&cmd, "sleep 0.1; mkdir '%s'; echo $$ > '%s'; exec sleep 60", sub, path) > 0);
+        MkExecutor *e = NULL;
+        assert_int_equal(mk_executor_new(&e), 0);
+        assert_int_equal(mk_executor_set_shell_command(e, cmd), 0);
+        assert_int_equal(mk_executor_set_timeout(e, PASS_TIMEOUT_USEC), 0);
+        assert_int_equal(mk_executor_add_pid_file_probe(e, path, true), 0);
+        assert_start(e, 0);
+        assert_int_equal(test_read_pid_file(path), mk_executor_get_pid(e));
+        assert_int_equal(mk_executor_stop(e), 0);
+        mk_executor_unref(e);
+        unlink(path);
+        rmdir(sub);
+        free(sub);
+        free(path);
+        free(cmd);
+}
+
 /* The file holds a live pid, but not one of the service (our own). */
 static void test_pidfile_foreign_pid(void **state) {
         char *path = path_in(dir, "foreign.pid"), want[128];
@@ -110,6 +146,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_pidfile_plain),
                 cmocka_unit_test(test_pidfile_renamed_check_pid),
+                cmocka_unit_test(test_pidfile_partial_write),
+                cmocka_unit_test(test_pidfile_directory_later),
                 cmocka_unit_test(test_pidfile_foreign_pid),
                 cmocka_unit_test(test_pidfile_symlink),
                 cmocka_unit_test(test_pidfile_directory),

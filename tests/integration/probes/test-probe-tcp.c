@@ -90,6 +90,25 @@ static void test_tcp_pre_check(void **state) {
         free(spec);
 }
 
+/* The same on ::1, found through /proc/net/tcp6. */
+static void test_tcp_pre_check_ipv6(void **state) {
+        uint16_t port = 0;
+        int fd;
+        char want[64];
+
+        if (!have_ipv6_loopback())
+                skip();
+        fd = listen_any(AF_INET6, &port);
+        assert_true(fd >= 0);
+        MkExecutor *e = server(PASS_TIMEOUT_USEC, NULL);
+        assert_int_equal(mk_executor_add_tcp_probe(e, "::1", port), 0);
+        assert_start(e, -EADDRINUSE);
+        snprintf(want, sizeof want, "[::1]:%u accepts connections, held by pid %d (", port, (int) getpid());
+        assert_contains(mk_executor_get_error(e), want);
+        mk_executor_unref(e);
+        close(fd);
+}
+
 /* The service exits while the probe retries: -ECHILD at once. */
 static void test_tcp_exit_during_probe(void **state) {
         uint16_t port = free_port(AF_INET);
@@ -123,6 +142,7 @@ int main(void) {
                 cmocka_unit_test(test_tcp_ipv4_only_localhost),
                 cmocka_unit_test(test_tcp_timeout),
                 cmocka_unit_test(test_tcp_pre_check),
+                cmocka_unit_test(test_tcp_pre_check_ipv6),
                 cmocka_unit_test(test_tcp_exit_during_probe),
                 cmocka_unit_test(test_tcp_bad_arguments),
         };

@@ -28,6 +28,28 @@ static void test_unix_delayed(void **state) {
 
 /* A stale socket file nobody listens on: refused and retried (with back-off)
  * until the deadline, which then says "connection refused". */
+/* The socket's directory appears only with the service. */
+static void test_unix_directory_later(void **state) {
+        char *sub = path_in(dir, "later"), *path = path_in(sub, "s.sock"), *cmd;
+        const char *helper = test_helper("probe-server");
+
+        assert_true(asprintf(&cmd, "sleep 0.1; mkdir '%s' && exec '%s' --unix '%s'", sub, helper, path) > 0);
+        MkExecutor *e = NULL;
+        assert_int_equal(mk_executor_new(&e), 0);
+        assert_int_equal(mk_executor_set_shell_command(e, cmd), 0);
+        assert_int_equal(mk_executor_set_timeout(e, PASS_TIMEOUT_USEC), 0);
+        assert_int_equal(mk_executor_add_unix_probe(e, path), 0);
+        assert_start(e, 0);
+        assert_int_equal(mk_executor_stop(e), 0);
+        mk_executor_unref(e);
+        unlink(path);
+        rmdir(sub);
+        free(sub);
+        free(path);
+        free(cmd);
+        free((char *) helper);
+}
+
 static void test_unix_stale_times_out(void **state) {
         char *path = path_in(dir, "stale.sock");
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -96,6 +118,7 @@ static void test_unix_bad_arguments(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unix_delayed),
+                cmocka_unit_test(test_unix_directory_later),
                 cmocka_unit_test(test_unix_stale_times_out),
                 cmocka_unit_test(test_unix_missing_times_out),
                 cmocka_unit_test(test_unix_pre_check),
