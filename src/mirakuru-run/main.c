@@ -75,8 +75,15 @@ static void finish(Run *run, int result) {
         run->stopped = true;
 
         have_exit = mk_executor_get_exit(run->e, &x) >= 0;
-        if (result == 1)
+        if (result == 1) {
+                char *leftovers = NULL;
                 log_warning("%s did not stop within the stop timeout and had to be killed", name_of(run));
+                /* Leak forensics for the test report: which processes needed the kill signal. */
+                if (mk_executor_get_leftovers(run->e, &leftovers) > 0)
+                        for (char *line = strtok(leftovers, "\n"); line; line = strtok(NULL, "\n"))
+                                log_warning("  killed: %s", line);
+                free(leftovers);
+        }
         else if (result < 0 && result != -ECHILD && result != -ESRCH)
                 log_warning("stopping %s failed: %s", name_of(run),
                             mk_executor_get_error(run->e) ?: strerror(-result));

@@ -134,7 +134,11 @@ static void test_then_teardown_trouble(void **state) {
                                       helper, "ignore", "15", "pidfile", pid_file, "out", "armed", "pause")),
                          0);
         assert_non_null(strstr(r.err, "had to be killed"));
-        assert_int_equal(cli_count_lines(r.err), 1);
+        /* Leak forensics: the process that needed the kill signal, by pid and command line. */
+        char killed[64];
+        snprintf(killed, sizeof killed, "killed: %d ", (int) cli_pid_from(pid_file));
+        assert_non_null(strstr(r.err, killed));
+        assert_int_equal(cli_count_lines(r.err), 2);
         assert_false(test_pid_alive(cli_pid_from(pid_file)));
         cli_run_done(&r);
 
