@@ -635,6 +635,7 @@ static int spawn_child(MkExecutor *e) {
                 .n_pass_fds = e->n_child_fds,
                 .cgroup_fd = containment_cgroup_fd(e->containment),
                 .set_listen_pid = e->child_listen_pid,
+                .vfork = !containment_needs_gate(e->containment),
         };
         r = spawn_start(&params, &e->child);
         if (r < 0) {

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -69,15 +71,25 @@ static int move_above(int fd, int floor) {
         return fcntl(fd, F_DUPFD_CLOEXEC, floor);
 }
 
-/* Closes every fd from FROM up, except A and B. */
+/* Closes every fd from FROM up, except A and B (each may be < FROM: none). */
 static void close_all_from(int from, int a, int b) {
-        int lo = MIN(a, b), hi = MAX(a, b);
+        int keep[2], n = 0, next = from;
 
-        if (lo < from || hi < from)
-                goto fallback;
-        if ((lo > from && close_range(from, lo - 1, 0) < 0) ||
-            (hi > lo + 1 && close_range(lo + 1, hi - 1, 0) < 0) ||
-            close_range(hi + 1, ~0U, 0) < 0)
+        if (a >= from)
+                keep[n++] = a;
+        if (b >= from && b != a)
+                keep[n++] = b;
+        if (n == 2 && keep[0] > keep[1]) {
+                int t = keep[0];
+                keep[0] = keep[1];
+                keep[1] = t;
+        }
+        for (int i = 0; i < n; i++) {
+                if (keep[i] > next && close_range(next, keep[i] - 1, 0) < 0)
+                        goto fallback;
+                next = keep[i] + 1;
+        }
+        if (close_range(next, ~0U, 0) < 0)
                 goto fallback;
         return;
 
@@ -104,8 +116,20 @@ static void format_pid(char *buf, const char *prefix, pid_t pid) {
         buf[l] = '\0';
 }
 
-static _Noreturn void child_main(const SpawnParams *p, char **envp, size_t listen_pid_slot,
-                                 char *listen_pid_buf, int gate_fd, int exec_fd) {
+typedef struct ChildArgs {
+        const SpawnParams *params;
+        char **envp;
+        size_t listen_pid_slot;
+        char *listen_pid_buf; /* NULL: no LISTEN_PID */
+        int gate_fd;          /* read end of the gate, or -1: no gate */
+        int exec_fd;          /* write end of the exec pipe */
+        int procs_fd;         /* cgroup.procs to join by writing "0", or -1 */
+} ChildArgs;
+
+static _Noreturn void child_main(const ChildArgs *a) {
+        const SpawnParams *p = a->params;
+        char **envp = a->envp;
+        int gate_fd = a->gate_fd, exec_fd = a->exec_fd;
         struct sigaction sa = { .sa_handler = SIG_DFL };
         sigset_t none;
         char byte;
@@ -120,6 +144,13 @@ static _Noreturn void child_main(const SpawnParams *p, char **envp, size_t liste
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
+        /* Join the service's cgroup first: everything from here on happens there. */
+        if (a->procs_fd >= 0) {
+                if (write(a->procs_fd, "0", 1) != 1)
+                        child_fail(exec_fd, errno);
+                close(a->procs_fd);
+        }
+
         if (setsid() < 0)
                 child_fail(exec_fd, errno);
 
@@ -129,7 +160,7 @@ static _Noreturn void child_main(const SpawnParams *p, char **envp, size_t liste
          * needed. */
         if (exec_fd < base && (exec_fd = move_above(exec_fd, base)) < 0)
                 _exit(127);
-        if (gate_fd < base && (gate_fd = move_above(gate_fd, base)) < 0)
+        if (gate_fd >= 0 && gate_fd < base && (gate_fd = move_above(gate_fd, base)) < 0)
                 child_fail(exec_fd, errno);
         for (int i = 0; i < base; i++) {
                 int src = i < 3 ? sources[i] : p->pass_fds[i - 3];
@@ -149,16 +180,18 @@ static _Noreturn void child_main(const SpawnParams *p, char **envp, size_t liste
 
         /* The gate: one byte means "go"; EOF means the parent gave up or died,
          * so never exec. */
-        do
-                n = read(gate_fd, &byte, 1);
-        while (n < 0 && errno == EINTR);
-        if (n != 1)
-                _exit(127);
-        close(gate_fd);
+        if (gate_fd >= 0) {
+                do
+                        n = read(gate_fd, &byte, 1);
+                while (n < 0 && errno == EINTR);
+                if (n != 1)
+                        _exit(127);
+                close(gate_fd);
+        }
 
-        if (listen_pid_buf) {
-                format_pid(listen_pid_buf, "LISTEN_PID=", getpid());
-                envp[listen_pid_slot] = listen_pid_buf;
+        if (a->listen_pid_buf) {
+                format_pid(a->listen_pid_buf, "LISTEN_PID=", getpid());
+                envp[a->listen_pid_slot] = a->listen_pid_buf;
         }
 
         if (p->cwd && chdir(p->cwd) < 0)
@@ -188,18 +221,69 @@ static bool clone3_refused(int error) {
         return error == ENOSYS || error == EPERM || error == E2BIG;
 }
 
+/* $MIRAKURU_SPAWN=fork forces the fork + pidfd_open fallback, =clone3 the
+ * gated clone3 path even where vfork-style spawning would do (for tests and
+ * the benchmark). */
 static bool clone3_disabled(void) {
         const char *e = getenv("MIRAKURU_SPAWN");
         return e && strcmp(e, "fork") == 0;
 }
 
+static bool vfork_disabled(void) {
+        const char *e = getenv("MIRAKURU_SPAWN");
+        return e && strcmp(e, "clone3") == 0;
+}
+
+static int child_entry(void *userdata) {
+        child_main(userdata);
+}
+
+/* CLONE_VM|CLONE_VFORK on a stack of its own, as posix_spawn() does: no page
+ * tables are copied, so the cost does not grow with the parent's size. The
+ * parent is suspended until the child execs or exits; all signals are
+ * blocked meanwhile so no handler of ours runs in the child. */
+static pid_t clone_vfork(ChildArgs *a, int *ret_pidfd) {
+        const size_t stack_size = 256 * 1024;
+        sigset_t all, saved_mask;
+        void *stack;
+        pid_t pid;
+        int error;
+
+        stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return -1;
+        sigfillset(&all);
+        (void) pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
+        pid = clone(child_entry, (char *) stack + stack_size,
+                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, a, ret_pidfd);
+        error = errno;
+        (void) pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+        (void) munmap(stack, stack_size);
+        errno = error;
+        return pid;
+}
+
+static pid_t clone3_gated(ChildArgs *a, int cgroup_fd, int *ret_pidfd) {
+        struct clone_args args = {
+                .flags = CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                .exit_signal = SIGCHLD,
+                .cgroup = cgroup_fd >= 0 ? (uint64_t) cgroup_fd : 0,
+        };
+        pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0)
+                child_main(a);
+        return pid;
+}
+
 int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
         _cleanup_close_pair_ int gate[2] = { -EBADF, -EBADF }, exec_pipe[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int procs_fd = -EBADF;
         _cleanup_free_ char **envp = NULL;
         char listen_pid_buf[32];
         size_t n_env = strv_length(p->envp);
         int pidfd = -EBADF;
-        bool in_cgroup = false, used_clone3 = false;
+        bool in_cgroup = false, used_clone3 = false, used_vfork = false;
         pid_t pid = -1;
 
         if (!p->argv || !p->argv[0] || !p->exec_paths || !p->exec_paths[0])
@@ -212,20 +296,40 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
         if (n_env > 0)
                 memcpy(envp, p->envp, n_env * sizeof(char *));
 
-        if (pipe2(gate, O_CLOEXEC) < 0 || pipe2(exec_pipe, O_CLOEXEC) < 0)
+        if (pipe2(exec_pipe, O_CLOEXEC) < 0)
+                return -errno;
+        bool vfork = p->vfork && !vfork_disabled();
+        if (!vfork && pipe2(gate, O_CLOEXEC) < 0)
                 return -errno;
 
-        if (!clone3_disabled()) {
-                struct clone_args args = {
-                        .flags = CLONE_PIDFD | (p->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
-                        .pidfd = (uint64_t) (uintptr_t) &pidfd,
-                        .exit_signal = SIGCHLD,
-                        .cgroup = p->cgroup_fd >= 0 ? (uint64_t) p->cgroup_fd : 0,
-                };
-                pid = (pid_t) syscall(SYS_clone3, &args, sizeof args);
-                if (pid == 0)
-                        child_main(p, envp, n_env, p->set_listen_pid ? listen_pid_buf : NULL,
-                                   gate[0], exec_pipe[1]);
+        ChildArgs a = {
+                .params = p,
+                .envp = envp,
+                .listen_pid_slot = n_env,
+                .listen_pid_buf = p->set_listen_pid ? listen_pid_buf : NULL,
+                .gate_fd = gate[0],
+                .exec_fd = exec_pipe[1],
+                .procs_fd = -EBADF,
+        };
+
+        if (vfork) {
+                /* No gate: placement happens in the child, before it execs. */
+                if (p->cgroup_fd >= 0) {
+                        procs_fd = openat(p->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                        if (procs_fd < 0)
+                                return -errno;
+                        a.procs_fd = procs_fd;
+                        in_cgroup = true;
+                }
+                if (!clone3_disabled()) {
+                        pid = clone_vfork(&a, &pidfd);
+                        if (pid > 0)
+                                used_vfork = true;
+                        else if (errno != EINVAL && errno != ENOSYS && errno != EPERM)
+                                return -errno;
+                }
+        } else if (!clone3_disabled()) {
+                pid = clone3_gated(&a, p->cgroup_fd, &pidfd);
                 if (pid > 0) {
                         used_clone3 = true;
                         in_cgroup = p->cgroup_fd >= 0;
@@ -238,12 +342,11 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
                 if (pid < 0)
                         return -errno;
                 if (pid == 0)
-                        child_main(p, envp, n_env, p->set_listen_pid ? listen_pid_buf : NULL,
-                                   gate[0], exec_pipe[1]);
+                        child_main(&a);
                 pidfd = pidfd_open(pid, 0);
                 if (pidfd < 0) {
                         int r = -errno;
-                        (void) kill(pid, SIGKILL); /* still held at the gate: it never ran the program */
+                        (void) kill(pid, SIGKILL); /* held at the gate, or killed before it matters */
                         (void) waitpid(pid, NULL, 0);
                         return r;
                 }
@@ -256,6 +359,7 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
                 .exec_fd = TAKE_FD(exec_pipe[0]),
                 .in_cgroup = in_cgroup,
                 .used_clone3 = used_clone3,
+                .used_vfork = used_vfork,
         };
         return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Creating a child with clone3 + pidfd, held at a start gate until released. */
+/* Creating a child with a pidfd: held at a start gate until released
+ * (clone3), or vfork-style when no placement has to wait for its pid. */
 #pragma once
 
 #include <stdbool.h>
@@ -16,8 +17,12 @@ typedef struct SpawnParams {
         int stderr_fd;           /* becomes fd 2 */
         const int *pass_fds;     /* become fds 3, 4, ... in this order */
         size_t n_pass_fds;
-        int cgroup_fd;           /* >= 0: spawn into this cgroup v2 directory (CLONE_INTO_CGROUP) */
+        int cgroup_fd;           /* >= 0: spawn into this cgroup v2 directory (CLONE_INTO_CGROUP,
+                                  * or with VFORK the child joins it before exec) */
         bool set_listen_pid;     /* child adds LISTEN_PID=<its pid> to its environment */
+        bool vfork;              /* no gate: CLONE_VM|CLONE_VFORK, the parent waits until the child
+                                  * exec'd or failed; the cost does not grow with the parent's
+                                  * size. Without it: clone3 held at the gate (page tables copied). */
 } SpawnParams;
 
 typedef struct SpawnedChild {
@@ -26,8 +31,9 @@ typedef struct SpawnedChild {
         int gate_fd;      /* write end of the start gate; closing it lets the child exec */
         int exec_fd;      /* read end: EOF once exec succeeded, an errno if it failed */
         bool in_cgroup;   /* CLONE_INTO_CGROUP was honoured */
-        bool used_clone3; /* false: fork + pidfd_open fallback */
-} SpawnedChild;
+        bool used_clone3; /* gate mode through clone3 */
+        bool used_vfork;  /* VFORK mode through clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) */
+} SpawnedChild;                /* neither: the fork + pidfd_open fallback */
 
 /* Computes the paths spawn tries for ARGV0: itself if it holds a slash, else
  * each PATH entry joined with it (PATH: the given value, else the default
@@ -40,7 +46,7 @@ int spawn_resolve(const char *argv0, const char *path, char ***ret);
  * fd, waits for the gate, changes directory and execs. */
 int spawn_start(const SpawnParams *params, SpawnedChild *ret);
 
-/* Opens the gate. */
+/* Opens the gate (nothing to do in VFORK mode). */
 void spawn_release(SpawnedChild *child);
 
 /* Reads the exec result from exec_fd without blocking:
@@ -52,4 +58,5 @@ int spawn_read_exec_result(int exec_fd);
 void spawned_child_done(SpawnedChild *child);
 
 /* clone3 is used unless the kernel or a seccomp filter refuses it, or
- * $MIRAKURU_SPAWN=fork asks for the fallback (for tests). */
+ * $MIRAKURU_SPAWN=fork asks for the fallback; $MIRAKURU_SPAWN=clone3 turns
+ * VFORK requests into gated clone3 (for tests and the benchmark). */

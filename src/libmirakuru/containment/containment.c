@@ -117,6 +117,10 @@ int containment_cgroup_fd(Containment *c) {
         return c->ops->cgroup_fd ? c->ops->cgroup_fd(c) : -EBADF;
 }
 
+bool containment_needs_gate(Containment *c) {
+        return c->ops->needs_gate;
+}
+
 int containment_place(Containment *c, pid_t pid, int pidfd, bool in_cgroup) {
         c->pid = pid;
         c->empty_reported = false;

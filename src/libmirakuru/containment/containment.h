@@ -31,6 +31,10 @@ typedef struct ContainmentParams {
 
 typedef struct ContainmentOps {
         MkContainment kind;
+        /* place() needs the child's pid before the child may run (a scope is
+         * created for it): spawn holds it at the gate. Otherwise the child is
+         * placed by spawn itself (cgroup fd) and created vfork-style. */
+        bool needs_gate;
         size_t size; /* of the backend's struct, which starts with Containment */
 
         /* Before spawning: make the home (cgroup directory, bus connection).
@@ -86,6 +90,7 @@ Containment *containment_free(Containment *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Containment *, containment_free);
 
 int containment_cgroup_fd(Containment *c);
+bool containment_needs_gate(Containment *c);
 int containment_place(Containment *c, pid_t pid, int pidfd, bool in_cgroup);
 int containment_signal(Containment *c, int signo);
 int containment_kill_all(Containment *c);
