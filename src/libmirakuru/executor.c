@@ -408,7 +408,13 @@ static int on_deadline(sd_event_source *s _unused_, uint64_t usec _unused_, void
                 free(unmet);
                 unmet = joined;
         }
-        if (!e->exec_confirmed)
+        if (!e->exec_confirmed && e->child.gate_fd >= 0)
+                /* Still at the gate: placement (a systemd scope job) never completed. */
+                executor_set_error(e, "%s: start timed out before the command was executed: "
+                                   "still waiting for the %s backend to place the process (%s)",
+                                   e->name, mk_containment_to_string(e->containment_used),
+                                   e->containment_reason ?: "no answer");
+        else if (!e->exec_confirmed)
                 executor_set_error(e, "%s: start timed out before the command was executed", e->name);
         else
                 executor_set_error(e, "%s: start timed out waiting for %s", e->name,
@@ -778,6 +784,21 @@ static void waiter_done(MkExecutor *e _unused_, int result, void *userdata) {
         w->result = result;
 }
 
+/* A blocking call gave up (the loop could not be run): the operation goes
+ * on, but must not report to the Waiter on the caller's stack any more. */
+static void forget_waiter(MkExecutor *e, Waiter *w) {
+        if (e->start_done == waiter_done && e->start_userdata == w)
+                e->start_done = NULL;
+        if (e->stop_done == waiter_done && e->stop_userdata == w)
+                e->stop_done = NULL;
+}
+
+/* The blocking calls run the loop themselves: not from one of its callbacks
+ * (sd_event_run() would refuse with -EBUSY), nor once it has finished. */
+static bool loop_can_block(MkExecutor *e) {
+        return !e->event || sd_event_get_state(e->event) == SD_EVENT_INITIAL;
+}
+
 /* Runs the loop until *DONE or UNTIL (CLOCK_MONOTONIC) passes. */
 static int run_until(MkExecutor *e, const bool *done, uint64_t until) {
         while (!*done) {
@@ -800,6 +821,8 @@ int mk_executor_start(MkExecutor *e) {
         Waiter w = {};
         int r;
 
+        if (e && !loop_can_block(e))
+                return -EBUSY;
         r = mk_executor_start_async(e, waiter_done, &w);
         if (r < 0)
                 return r;
@@ -807,6 +830,8 @@ int mk_executor_start(MkExecutor *e) {
                 return e->start_result;
         mk_executor_ref(e);
         r = run_until(e, &w.done, MK_USEC_INFINITY);
+        if (r < 0)
+                forget_waiter(e, &w);
         mk_executor_unref(e);
         return r < 0 ? r : w.result;
 }
@@ -815,6 +840,8 @@ int mk_executor_stop(MkExecutor *e) {
         Waiter w = {};
         int r;
 
+        if (e && (e->state != MK_STATE_IDLE || e->tearing_down) && !loop_can_block(e))
+                return -EBUSY;
         r = mk_executor_stop_async(e, waiter_done, &w);
         if (r < 0)
                 return r;
@@ -822,6 +849,8 @@ int mk_executor_stop(MkExecutor *e) {
                 return r; /* nothing was running */
         mk_executor_ref(e);
         r = run_until(e, &w.done, MK_USEC_INFINITY);
+        if (r < 0)
+                forget_waiter(e, &w);
         mk_executor_unref(e);
         return r < 0 ? r : w.result;
 }
@@ -841,7 +870,9 @@ int mk_executor_kill(MkExecutor *e, int signo, bool wait) {
                 if (e->start_pending && !e->tearing_down) {
                         e->start_result = -ECANCELED;
                         executor_set_error(e, "%s: start cancelled by kill", e->name);
-                        teardown(e, signo, false);
+                        /* A signal the service survives must not leave the start
+                         * hanging: the kill signal follows after the stop timeout. */
+                        teardown(e, signo, signo != e->kill_signal);
                         return 0;
                 }
                 return containment_signal(e->containment, signo);
@@ -850,6 +881,8 @@ int mk_executor_kill(MkExecutor *e, int signo, bool wait) {
         Waiter w = {};
         if (e->stop_pending)
                 return -EALREADY;
+        if (!loop_can_block(e))
+                return -EBUSY;
         e->stop_pending = true;
         e->stop_done = waiter_done;
         e->stop_userdata = &w;
@@ -858,10 +891,12 @@ int mk_executor_kill(MkExecutor *e, int signo, bool wait) {
                 executor_set_error(e, "%s: start cancelled by kill", e->name);
         }
         if (!e->tearing_down)
-                teardown(e, signo, false);
+                teardown(e, signo, signo != e->kill_signal); /* as above */
         else
                 (void) containment_signal(e->containment, signo);
         r = run_until(e, &w.done, MK_USEC_INFINITY);
+        if (r < 0)
+                forget_waiter(e, &w);
         return r < 0 ? r : 0;
 }
 
@@ -872,6 +907,8 @@ int mk_executor_wait(MkExecutor *e, uint64_t usec) {
                 return -ESRCH;
         if (e->main_reaped || e->state == MK_STATE_IDLE)
                 return 0;
+        if (!loop_can_block(e))
+                return -EBUSY;
         return run_until(e, &e->main_reaped, usec_add(now_usec(), usec));
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "group-run.h"
 #include "log.h"
 #include "mirakuru.h"
 #include "notify-bridge.h"
@@ -29,7 +30,7 @@ typedef struct Run {
         bool stopped;
 } Run;
 
-static int start_error_to_exit(int r) {
+int start_error_to_exit(int r) {
         switch (r) {
         case -ENOENT:
         case -ENOTDIR:
@@ -248,6 +249,12 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : r == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
         log_setup(run.opt.verbose, run.opt.quiet);
+        if (run.opt.file) {
+                /* -f FILE: several services from a compose file. */
+                run.exit_status = group_run(&run.opt);
+                options_done(&run.opt);
+                return run.exit_status;
+        }
 
         r = sd_event_new(&run.event);
         if (r >= 0)

@@ -37,6 +37,7 @@ enum {
         OPT_CONTAINMENT,
         OPT_ENV,
         OPT_UNSET_ENV,
+        OPT_CLEAN_ENV,
         OPT_CWD,
         OPT_SHELL,
         OPT_NAME,
@@ -92,6 +93,8 @@ static const OptionInfo option_table[] = {
         { "Mode",
           OPT("then", required_argument, OPT_THEN), "'COMMAND'",
           "run COMMAND (sh -c) once ready, exit with its status" },
+        { NULL, OPT("file", required_argument, 'f'), "FILE",
+          "-f: start the services of a compose FILE (YAML)" },
 
         { "Stopping",
           OPT("stop-signal", required_argument, OPT_STOP_SIGNAL), "SIGNAL",
@@ -109,6 +112,8 @@ static const OptionInfo option_table[] = {
           OPT("env", required_argument, OPT_ENV), "NAME=VALUE", "set an environment variable (repeatable)" },
         { NULL, OPT("unset-env", required_argument, OPT_UNSET_ENV), "NAME",
           "remove an environment variable (repeatable)" },
+        { NULL, OPT("clean-env", no_argument, OPT_CLEAN_ENV), NULL,
+          "start from an empty environment (then --env), not ours" },
         { NULL, OPT("cwd", required_argument, OPT_CWD), "DIR", "working directory" },
         { NULL, OPT("shell", no_argument, OPT_SHELL), NULL, "COMMAND is one string for /bin/sh -c" },
         { NULL, OPT("name", required_argument, OPT_NAME), "NAME",
@@ -126,9 +131,12 @@ static const OptionInfo option_table[] = {
 #define N_OPTIONS (sizeof option_table / sizeof option_table[0])
 
 static void help(void) {
-        printf("Usage: mirakuru-run [OPTIONS] [--] COMMAND [ARG...]\n\n"
+        printf("Usage: mirakuru-run [OPTIONS] [--] COMMAND [ARG...]\n"
+               "       mirakuru-run [OPTIONS] -f FILE [SERVICE...]\n\n"
                "Start COMMAND, wait until it is ready, then run --then's command or\n"
-               "supervise it in the foreground, and leave no process behind.\n");
+               "supervise it in the foreground, and leave no process behind. With -f,\n"
+               "the same for the services of FILE (default: all) and their dependencies,\n"
+               "each started once what it depends on is ready (see mirakuru-run(1)).\n");
         for (size_t i = 0; i < N_OPTIONS; i++) {
                 const OptionInfo *o = option_table + i;
                 char left[64];
@@ -287,6 +295,11 @@ static int parse_one(int c, const char *arg, Options *o) {
         case OPT_NO_PRE_CHECK:
                 o->pre_check = false;
                 return 0;
+        case 'f':
+                if (!*arg)
+                        return usage_error("invalid --file '': want a compose file");
+                o->file = arg;
+                return 0;
         case OPT_THEN:
                 if (!*arg)
                         return usage_error("invalid --then '': want a shell command");
@@ -317,6 +330,9 @@ static int parse_one(int c, const char *arg, Options *o) {
                 if (!env_name_is_valid(arg))
                         return usage_error("invalid --unset-env '%s': want a variable name", arg);
                 push(o->unset_env, arg);
+                return 0;
+        case OPT_CLEAN_ENV:
+                o->clean_env = true;
                 return 0;
         case OPT_CWD:
                 if (stat(arg, &st) < 0)
@@ -353,6 +369,14 @@ static int parse_one(int c, const char *arg, Options *o) {
 static int check_combination(const Options *o) {
         if (o->verbose && o->quiet)
                 return usage_error("--verbose and --quiet exclude each other");
+        if (o->file) {
+                /* Each service's probes and settings come from the file. */
+                if (o->outputs[0] || o->n_tcp || o->unix_paths[0] || o->http_urls[0] || o->pid_files[0] ||
+                    o->notify || o->n_listen || o->listen_unix[0] || o->exec_probes[0] || o->shell ||
+                    o->name || o->cwd || o->env[0] || o->unset_env[0] || o->clean_env || o->log || o->expected_exit >= 0)
+                        return usage_error("with -f, give probes and service settings in the file");
+                return 0;
+        }
         if (o->output_stream_set && !o->outputs[0])
                 return usage_error("--output-stream needs --output");
         if (!o->http_urls[0] && (o->http_status || o->http_method || o->http_headers[0] || o->http_data))
@@ -429,7 +453,7 @@ int options_parse(int argc, char **argv, Options *ret) {
         opterr = 0;
         optind = 1;
         /* '+': stop at the first non-option, which starts COMMAND. */
-        while ((c = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:f:", longopts, NULL)) != -1) {
                 switch (c) {
                 case OPT_HELP:
                         help();
@@ -456,7 +480,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                         return r;
                 }
         }
-        if (optind >= argc) {
+        if (optind >= argc && !o.file) {
                 options_done(&o);
                 return usage_error("no COMMAND given (see --help)");
         }

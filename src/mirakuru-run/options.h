@@ -20,6 +20,9 @@ enum {
         EXIT_NOT_FOUND = 127,
 };
 
+/* The exit status for a start that failed with R (main.c; also for -f). */
+int start_error_to_exit(int r);
+
 typedef struct HostPort {
         char *host; /* NULL: the default host */
         uint16_t port;
@@ -35,6 +38,7 @@ typedef struct Options {
         const char *cwd;
         const char **env;       /* "NAME=VALUE" */
         const char **unset_env; /* "NAME" */
+        bool clean_env;         /* start from an empty environment */
         const char *log;
 
         /* Readiness. */
@@ -67,6 +71,7 @@ typedef struct Options {
         bool containment_set;
 
         /* Ours. */
+        const char *file; /* -f: a compose file; then command holds the SERVICE names */
         const char *then;
         bool verbose;
         bool quiet;

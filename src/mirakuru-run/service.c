@@ -79,6 +79,8 @@ static int configure(const Options *o, MkExecutor *e) {
         if (o->cwd && (r = mk_executor_set_cwd(e, o->cwd)) < 0)
                 return config_failed(e, "--cwd", r);
 
+        if (o->clean_env && (r = mk_executor_set_clean_env(e, true)) < 0)
+                return config_failed(e, "--clean-env", r);
         /* Our own NOTIFY_SOCKET (systemd's, for us) is not the service's. */
         if ((r = mk_executor_unset_env(e, "NOTIFY_SOCKET")) < 0)
                 return config_failed(e, "the environment", r);
@@ -144,6 +146,23 @@ int service_new(const Options *o, sd_event *event, MkExecutor **ret) {
         return 0;
 }
 
+/* URL with the user:password@ part of its authority (a secret) shown as
+ * "***@"; malloc'd, NULL on allocation failure. */
+static char *url_without_secret(const char *url) {
+        const char *s = strstr(url, "://"), *at;
+        char *r;
+
+        if (!s)
+                return strdup(url);
+        s += 3;
+        at = memrchr(s, '@', strcspn(s, "/?#"));
+        if (!at)
+                return strdup(url);
+        if (asprintf(&r, "%.*s***%s", (int) (s - url), url, at) < 0)
+                return NULL;
+        return r;
+}
+
 static const char *host_or_default(const char *host) {
         return host ?: "localhost";
 }
@@ -163,6 +182,8 @@ void service_describe(const Options *o, MkExecutor *e) {
         }
         if (o->cwd)
                 log_info("working directory: %s", o->cwd);
+        if (o->clean_env)
+                log_info("environment: starts empty (--clean-env)");
         /* Names only: values may be secrets. */
         for (const char **i = o->env; *i; i++)
                 log_info("environment: sets %.*s", (int) strcspn(*i, "="), *i);
@@ -178,9 +199,11 @@ void service_describe(const Options *o, MkExecutor *e) {
                          host_or_default(o->tcp[i].host), o->tcp[i].port);
         for (const char **i = o->unix_paths; *i; i++)
                 log_info("ready when: a connection to the Unix socket %s succeeds", *i);
-        for (const char **i = o->http_urls; *i; i++)
+        for (const char **i = o->http_urls; *i; i++) {
+                _cleanup_free_ char *shown = url_without_secret(*i);
                 log_info("ready when: %s %s answers with a status matching '%s'",
-                         o->http_method ?: "HEAD", *i, o->http_status ?: "^2[0-9][0-9]$");
+                         o->http_method ?: "HEAD", shown ?: "(URL)", o->http_status ?: "^2[0-9][0-9]$");
+        }
         for (const char **i = o->pid_files; *i; i++)
                 log_info("ready when: the file %s exists", *i);
         if (o->notify)

@@ -54,8 +54,9 @@ static int build_env(MkExecutor *e, unsigned n_listen, char ***ret) {
         for (size_t i = 0; i < n; i++)
                 if (!is_ours(environ[i]) && !(env[k++] = strdup(environ[i])))
                         goto oom;
-        if (asprintf(&env[k++], "MIRAKURU_PID=%d", (int) mk_executor_get_pid(e)) < 0 ||
-            asprintf(&env[k++], "MIRAKURU_NAME=%s", mk_executor_get_name(e)) < 0) {
+        /* A group (-f) has no one service: E is NULL. */
+        if (e && (asprintf(&env[k++], "MIRAKURU_PID=%d", (int) mk_executor_get_pid(e)) < 0 ||
+                  asprintf(&env[k++], "MIRAKURU_NAME=%s", mk_executor_get_name(e)) < 0)) {
                 env[--k] = NULL;
                 goto oom;
         }

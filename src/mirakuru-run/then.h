@@ -16,7 +16,8 @@ typedef struct Then Then;
  * code, or 128+N when signal N killed it. */
 typedef void (*ThenDoneHandler)(Then *t, int status, void *userdata);
 
-/* Starts /bin/sh -c COMMAND for the ready service E; N_LISTEN is the number
+/* Starts /bin/sh -c COMMAND for the ready service E (NULL: for a group,
+ * without MIRAKURU_PID and MIRAKURU_NAME); N_LISTEN is the number
  * of --listen TCP sockets whose ports go into the environment. */
 int then_start(const char *command, MkExecutor *e, unsigned n_listen, sd_event *event,
                ThenDoneHandler done, void *userdata, Then **ret);

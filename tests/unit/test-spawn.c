@@ -57,6 +57,9 @@ static void test_resolve(void **state) {
 
 /* ---- spawn_start ---- */
 
+/* Spawn vfork-style (no gate) instead of through the gated path. */
+static bool use_vfork;
+
 typedef struct Spawned {
         SpawnedChild child;
         int out;   /* read end of the child's stdout */
@@ -79,13 +82,20 @@ static void spawn(const char *const *argv, const char *const *paths, const char 
                 .n_pass_fds = n_pass,
                 .cgroup_fd = -1,
                 .set_listen_pid = listen_pid,
+                .vfork = use_vfork,
         };
         assert_int_equal(spawn_start(&p, &ret->child), 0);
         close(out[1]);
         ret->out = out[0];
         assert_true(ret->child.pid > 0);
         assert_true(ret->child.pidfd >= 0);
-        assert_true(ret->child.gate_fd >= 0);
+        if (use_vfork) {
+                /* no gate: by now the child has exec'd or failed */
+                assert_true(ret->child.gate_fd < 0);
+                if (!getenv("MIRAKURU_SPAWN"))
+                        assert_true(ret->child.used_vfork);
+        } else
+                assert_true(ret->child.gate_fd >= 0);
         assert_true(ret->child.exec_fd >= 0);
 }
 
@@ -261,6 +271,29 @@ static void test_pass_fds_and_listen_pid(void **state) {
         close(extra2[0]);
 }
 
+/* The vfork-style path: no gate, the same exec errors, fds and LISTEN_PID. */
+static void test_vfork(void **state) {
+#if defined(__SANITIZE_ADDRESS__)
+        /* spawn takes the gated path under AddressSanitizer */
+        skip();
+#endif
+        use_vfork = true;
+        {
+                const char *argv[] = { "/bin/sh", "-c", "echo ran", NULL };
+                Spawned s;
+                spawn(argv, NULL, NULL, NULL, 0, false, &s);
+                assert_int_equal(exec_result(&s), 1);
+                _cleanup_free_ char *out = read_all(s.out);
+                assert_string_equal(out, "ran\n");
+                siginfo_t si = reap(&s);
+                assert_int_equal(si.si_code, CLD_EXITED);
+                assert_int_equal(si.si_status, 0);
+        }
+        test_exec_errors(state);
+        test_pass_fds_and_listen_pid(state);
+        use_vfork = false;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_resolve),
@@ -269,6 +302,7 @@ int main(void) {
                 cmocka_unit_test(test_gate_closed_unopened),
                 cmocka_unit_test(test_exec_errors),
                 cmocka_unit_test(test_pass_fds_and_listen_pid),
+                cmocka_unit_test(test_vfork),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,9 +17,10 @@ typedef struct CgroupContainment {
 } CgroupContainment;
 
 /* Makes <our cgroup>/mirakuru-<pid>-<starttime>-<n> after cleaning stale
- * siblings, opens it and starts its guard. Sets c->cgroup_path and c->reason. */
+ * siblings, opens it and registers it with the guard (which removes it
+ * too if we die). Sets c->cgroup_path and c->reason. */
 int cgroup_backend_make(CgroupContainment *g);
-/* Adopts an existing cgroup PATH (the scope's); starts a guard that kills
+/* Adopts an existing cgroup PATH (the scope's); registers it with the guard, which kills
  * it (does not remove it) if we die. */
 int cgroup_backend_adopt(CgroupContainment *g, const char *path);
 /* Moves PID into the cgroup (it waits at the start gate). */

@@ -54,9 +54,9 @@ int cgroup_backend_make(CgroupContainment *g) {
                 containment_set_reason(c, "cannot open cgroup %s: %s", c->cgroup_path, strerror(-r));
                 return r;
         }
-        r = guard_start(c->cgroup_path, true, 0, &g->guard);
+        r = guard_add_cgroup(c->cgroup_path, true, &g->guard);
         if (r < 0) {
-                containment_set_reason(c, "cannot start the guard process: %s", strerror(-r));
+                containment_set_reason(c, "cannot register with the guard process: %s", strerror(-r));
                 return r;
         }
         if (stale > 0)
@@ -80,7 +80,7 @@ int cgroup_backend_adopt(CgroupContainment *g, const char *path) {
         g->dir_fd = open(p, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (g->dir_fd < 0)
                 return -errno;
-        r = guard_start(p, false, 0, &g->guard);
+        r = guard_add_cgroup(p, false, &g->guard);
         return r < 0 ? r : 0;
 }
 
@@ -111,8 +111,8 @@ void cgroup_backend_release(CgroupContainment *g) {
         }
         if (c->cgroup_path && g->remove)
                 (void) cg_remove(c->cgroup_path);
-        /* The guard goes last: until the cgroup is gone it still covers us. */
-        guard_stop(&g->guard);
+        /* Unregister last: until the cgroup is gone the guard still covers it. */
+        guard_remove(&g->guard);
         g->dir_fd = safe_close(g->dir_fd);
 }
 

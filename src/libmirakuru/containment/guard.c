@@ -1,178 +1,121 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The supervisor's side of the guard (see guard.h): starting it, and
+ * registering services with it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "guard-protocol.h"
 #include "guard.h"
 #include "util/macro.h"
 
-#define GUARD_KILL_PASSES 1000
-#define GUARD_EMPTY_WAIT_MS 10000
+#define GUARD_REPLY_TIMEOUT_MS 5000
 
-/* ---- the guard: async-signal-safe calls only (it is forked, never execs) ---- */
-
-static size_t str_len(const char *s) {
-        size_t n = 0;
-        while (s[n])
-                n++;
-        return n;
+static int64_t now_ms(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *put_uint(char *p, unsigned long v) {
-        char tmp[24];
-        int n = 0;
-        do
-                tmp[n++] = (char) ('0' + v % 10);
-        while ((v /= 10));
-        while (n)
-                *p++ = tmp[--n];
-        return p;
+typedef struct Registration {
+        uint64_t id;
+        uint32_t op;
+        bool remove;  /* GUARD_ADD_CGROUP: the guard removes the directory too */
+        pid_t pgid;   /* GUARD_ADD_PROCESS_GROUP */
+        char *cgroup; /* GUARD_ADD_CGROUP: the absolute path */
+} Registration;
+
+static struct {
+        pid_t owner; /* the process the fields below belong to (not a forked child) */
+        pid_t pid;   /* the guard, 0: none */
+        int pidfd;
+        int sock;
+        struct stat sock_st, pidfd_st; /* to recognise them again in a forked child */
+        uint64_t next_id;
+        Registration *regs; /* what the guard holds, for a replacement guard */
+        size_t n_regs;
+} state = { .pidfd = -EBADF, .sock = -EBADF };
+
+/* Recursive: our own fork() of the guard runs the prepare handler while we
+ * hold it. */
+static pthread_mutex_t guard_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void) {
+        (void) pthread_mutex_lock(&guard_lock);
 }
 
-static ssize_t read_at(int dirfd, const char *file, char *buf, size_t size) {
-        int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
-        ssize_t n = 0, l;
-
-        if (fd < 0)
-                return -1;
-        while (n < (ssize_t) size - 1 && (l = read(fd, buf + n, size - 1 - (size_t) n)) > 0)
-                n += l;
-        close(fd);
-        buf[n] = '\0';
-        return n;
+static void atfork_parent(void) {
+        (void) pthread_mutex_unlock(&guard_lock);
 }
 
-static bool write_at(int dirfd, const char *file, const char *value) {
-        int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC);
-        bool ok;
-
-        if (fd < 0)
-                return false;
-        ok = write(fd, value, str_len(value)) == (ssize_t) str_len(value);
-        close(fd);
-        return ok;
+static void atfork_child(void) {
+        /* Another thread of the parent may have held it: start afresh. */
+        guard_lock = (pthread_mutex_t) PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 }
 
-static bool populated(int cgfd) {
-        char buf[256];
-        if (read_at(cgfd, "cgroup.events", buf, sizeof buf) <= 0)
-                return false;
-        for (char *p = buf; (p = strstr(p, "populated ")); p++)
-                if (p == buf || p[-1] == '\n')
-                        return p[10] == '1';
-        return false;
+static void guard_init_once(void) {
+        (void) pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-static void kill_cgroup(int cgfd) {
-        static char buf[65536];
-
-        if (write_at(cgfd, "cgroup.kill", "1"))
-                return;
-        /* Before Linux 5.14: freeze, kill each, thaw. */
-        (void) write_at(cgfd, "cgroup.freeze", "1");
-        for (int pass = 0; pass < GUARD_KILL_PASSES; pass++) {
-                ssize_t n = read_at(cgfd, "cgroup.procs", buf, sizeof buf);
-                unsigned long v = 0;
-                bool any = false, digit = false;
-
-                if (n <= 0)
-                        break;
-                for (ssize_t i = 0; i <= n; i++) {
-                        if (i < n && buf[i] >= '0' && buf[i] <= '9') {
-                                v = v * 10 + (unsigned long) (buf[i] - '0');
-                                digit = true;
-                        } else if (digit) {
-                                (void) kill((pid_t) v, SIGKILL);
-                                any = true;
-                                v = 0;
-                                digit = false;
-                        }
-                }
-                if (!any)
-                        break;
-        }
-        (void) write_at(cgfd, "cgroup.freeze", "0");
+static bool same_file(int fd, const struct stat *st) {
+        struct stat now;
+        return fstat(fd, &now) >= 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
 }
 
-static void wait_empty(int cgfd) {
-        char path[64] = "/proc/self/fd/", *p;
-        int in;
+/* A forked child of the supervisor: the guard and its socket are the
+ * parent's. Close our copies (if they are still what we think) and start
+ * over. */
+static void forget_inherited(void) {
+        if (state.sock >= 0 && same_file(state.sock, &state.sock_st))
+                (void) close(state.sock);
+        if (state.pidfd >= 0 && same_file(state.pidfd, &state.pidfd_st))
+                (void) close(state.pidfd);
+        state.sock = state.pidfd = -EBADF;
+        state.pid = 0;
+        for (size_t i = 0; i < state.n_regs; i++)
+                free(state.regs[i].cgroup);
+        free(state.regs);
+        state.regs = NULL;
+        state.n_regs = 0;
+        state.owner = getpid();
+}
 
-        p = put_uint(path + str_len(path), (unsigned long) cgfd);
-        memcpy(p, "/cgroup.events", sizeof "/cgroup.events");
-        in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (in < 0 || inotify_add_watch(in, path, IN_MODIFY) < 0)
-                return;
-        while (populated(cgfd)) {
-                struct pollfd pfd = { .fd = in, .events = POLLIN };
-                char buf[1024];
-                if (poll(&pfd, 1, GUARD_EMPTY_WAIT_MS) == 0)
-                        return;
-                while (read(in, buf, sizeof buf) > 0)
+/* Ends and reaps a guard that stopped answering or died. */
+static void guard_discard(void) {
+        siginfo_t si;
+
+        if (state.pidfd >= 0) {
+                (void) pidfd_send_signal(state.pidfd, SIGKILL, NULL, 0);
+                while (waitid(P_PIDFD, (id_t) state.pidfd, &si, WEXITED) < 0 && errno == EINTR)
                         ;
         }
+        state.pidfd = safe_close(state.pidfd);
+        state.sock = safe_close(state.sock);
+        state.pid = 0;
 }
 
-static _Noreturn void guard_main(int pidfd, int cgfd, int parentfd, const char *name, pid_t pgid) {
-        struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-
-        while (poll(&pfd, 1, -1) < 0)
-                if (errno != EINTR)
-                        _exit(EXIT_FAILURE);
-
-        /* The supervisor is gone. */
-        if (cgfd >= 0) {
-                kill_cgroup(cgfd);
-                wait_empty(cgfd);
-                if (parentfd >= 0)
-                        (void) unlinkat(parentfd, name, AT_REMOVEDIR);
-        } else if (pgid > 1)
-                (void) kill(-pgid, SIGKILL);
-        _exit(EXIT_SUCCESS);
-}
-
-static int move_fd(int fd, int to) {
-        if (fd < 0)
-                return -1;
-        return dup2(fd, to);
-}
-
-/* ---- the supervisor's side ---- */
-
-int guard_start(const char *cgroup, bool remove, pid_t pgid, Guard *ret) {
-        _cleanup_close_ int pidfd = -EBADF, cgfd = -EBADF, parentfd = -EBADF, devnull = -EBADF;
-        _cleanup_free_ char *parent = NULL;
-        const char *name = NULL;
+static int guard_spawn(void) {
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int self = -EBADF, devnull = -EBADF, pidfd = -EBADF;
         pid_t pid;
         int r;
 
-        pidfd = pidfd_open(getpid(), 0);
-        if (pidfd < 0)
+        self = pidfd_open(getpid(), 0);
+        if (self < 0)
                 return -errno;
-        if (cgroup) {
-                cgfd = open(cgroup, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-                if (cgfd < 0)
-                        return -errno;
-                if (remove) {
-                        const char *slash = strrchr(cgroup, '/');
-                        if (!slash || slash == cgroup)
-                                return -EINVAL;
-                        parent = strndup(cgroup, (size_t) (slash - cgroup));
-                        if (!parent)
-                                return -ENOMEM;
-                        name = slash + 1;
-                        parentfd = open(parent, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-                        if (parentfd < 0)
-                                return -errno;
-                }
-        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (devnull < 0)
                 return -errno;
@@ -180,51 +123,273 @@ int guard_start(const char *cgroup, bool remove, pid_t pgid, Guard *ret) {
         pid = fork();
         if (pid < 0)
                 return -errno;
-        if (pid == 0) {
-                /* Own session: a Ctrl-C or a kill of the supervisor's process
-                 * group must not take the guard along. */
-                struct sigaction ignore = { .sa_handler = SIG_IGN };
-                sigset_t none;
-                (void) setsid();
-                (void) sigaction(SIGPIPE, &ignore, NULL);
-                (void) sigaction(SIGHUP, &ignore, NULL);
-                (void) sigaction(SIGINT, &ignore, NULL);
-                (void) sigemptyset(&none);
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                /* Hold nothing else of the supervisor's (pipes, gates, sockets). */
-                int hi[4] = { fcntl(pidfd, F_DUPFD, 100), cgfd >= 0 ? fcntl(cgfd, F_DUPFD, 100) : -1,
-                              parentfd >= 0 ? fcntl(parentfd, F_DUPFD, 100) : -1,
-                              fcntl(devnull, F_DUPFD, 100) };
-                if (hi[0] < 0 || hi[3] < 0 || dup2(hi[3], 0) < 0 || dup2(hi[3], 1) < 0 ||
-                    dup2(hi[3], 2) < 0 || move_fd(hi[0], 3) != 3 ||
-                    (hi[1] >= 0 && move_fd(hi[1], 4) != 4) || (hi[2] >= 0 && move_fd(hi[2], 5) != 5))
-                        _exit(EXIT_FAILURE);
-                if (hi[1] < 0)
-                        (void) close(4);
-                if (hi[2] < 0)
-                        (void) close(5);
-                (void) close_range(6, ~0U, 0);
-                guard_main(3, hi[1] >= 0 ? 4 : -1, hi[2] >= 0 ? 5 : -1, name, pgid);
-        }
-        int fd = pidfd_open(pid, 0);
-        if (fd < 0) {
+        if (pid == 0)
+                guard_process_run(self, pair[1], devnull);
+
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) {
                 r = -errno;
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return r;
         }
-        *ret = (Guard) { .pid = pid, .pidfd = fd };
+        if (fstat(pair[0], &state.sock_st) < 0 || fstat(pidfd, &state.pidfd_st) < 0) {
+                r = -errno;
+                (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                return r;
+        }
+        state.sock = TAKE_FD(pair[0]);
+        state.pidfd = TAKE_FD(pidfd);
+        state.pid = pid;
         return 0;
 }
 
-void guard_stop(Guard *g) {
-        siginfo_t si;
+/* Waits up to DEADLINE (now_ms() clock) for EVENTS on the guard socket. */
+static int wait_socket(short events, int64_t deadline) {
+        for (;;) {
+                struct pollfd pfd = { .fd = state.sock, .events = events };
+                int64_t t = deadline - now_ms();
+                int r;
 
-        if (!g || g->pid <= 0)
+                if (t <= 0)
+                        return -ETIMEDOUT;
+                r = poll(&pfd, 1, (int) t);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                return 0;
+        }
+}
+
+static int guard_send(const GuardMessage *m, const int *fds, size_t n_fds, int64_t deadline) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * GUARD_MAX_FDS)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) m, .iov_len = sizeof *m };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        int r;
+
+        if (n_fds > GUARD_MAX_FDS)
+                return -EINVAL;
+        if (n_fds > 0) {
+                struct cmsghdr *c;
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        for (;;) {
+                if (sendmsg(state.sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+                        return 0;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = wait_socket(POLLOUT, deadline);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int guard_await_reply(uint64_t id, int64_t deadline) {
+        for (;;) {
+                GuardReply reply;
+                ssize_t n = recv(state.sock, &reply, sizeof reply, MSG_DONTWAIT);
+                int r;
+
+                if (n == (ssize_t) sizeof reply && reply.id == id)
+                        return reply.result;
+                if (n > 0)
+                        continue; /* a late answer to a request that timed out */
+                if (n == 0)
+                        return -EPIPE; /* the guard is gone */
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = wait_socket(POLLIN, deadline);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static bool guard_is_gone(int r) {
+        return r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED || r == -ENOTCONN;
+}
+
+/* One request and its answer. */
+static int guard_request(GuardMessage *m, const int *fds, size_t n_fds) {
+        int64_t deadline = now_ms() + GUARD_REPLY_TIMEOUT_MS;
+        int r;
+
+        r = guard_send(m, fds, n_fds, deadline);
+        return r < 0 ? r : guard_await_reply(m->id, deadline);
+}
+
+/* The message and fds that register REG. LEADER: the caller's pidfd of
+ * a process group's leader, or -EBADF. */
+static int registration_prepare(const Registration *reg, int leader, GuardMessage *m,
+                                int fds[static GUARD_MAX_FDS], size_t *ret_n_fds) {
+        *m = (GuardMessage) { .op = reg->op, .id = reg->id, .pgid = reg->pgid };
+        fds[0] = fds[1] = -EBADF;
+        if (reg->op == GUARD_ADD_PROCESS_GROUP) {
+                if (leader >= 0)
+                        fds[0] = fcntl(leader, F_DUPFD_CLOEXEC, 3);
+                else {
+                        /* Again, for a new guard: only while the leader is our
+                         * child, not reaped (else its pid may be another's). */
+                        siginfo_t si = {};
+                        if (waitid(P_PID, (id_t) reg->pgid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+                                return -errno;
+                        fds[0] = pidfd_open(reg->pgid, 0);
+                }
+                if (fds[0] < 0)
+                        return -errno;
+                *ret_n_fds = 1;
+                return 0;
+        }
+        fds[0] = open(reg->cgroup, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (fds[0] < 0)
+                return -errno;
+        *ret_n_fds = 1;
+        if (reg->remove) {
+                const char *name = strrchr(reg->cgroup, '/');
+                if (!name || strlen(name + 1) == 0 || strlen(name + 1) > NAME_MAX)
+                        return -EINVAL;
+                strcpy(m->name, name + 1);
+                m->flags |= GUARD_FLAG_RMDIR;
+                fds[1] = openat(fds[0], "..", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (fds[1] < 0)
+                        return -errno;
+                *ret_n_fds = 2;
+        }
+        return 0;
+}
+
+/* A new guard (the last one died): hand it what the old one held, as far
+ * as it still exists. */
+static void guard_reregister(void) {
+        for (size_t i = 0; i < state.n_regs; i++) {
+                GuardMessage m;
+                int fds[GUARD_MAX_FDS];
+                size_t n_fds = 0;
+
+                if (registration_prepare(&state.regs[i], -EBADF, &m, fds, &n_fds) >= 0)
+                        (void) guard_request(&m, fds, n_fds);
+                for (size_t k = 0; k < GUARD_MAX_FDS; k++)
+                        safe_close(fds[k]);
+        }
+}
+
+static int guard_ensure(void) {
+        int r;
+
+        if (state.owner != getpid())
+                forget_inherited();
+        if (state.sock >= 0)
+                return 0;
+        r = guard_spawn();
+        if (r >= 0)
+                guard_reregister();
+        return r;
+}
+
+static int guard_register(Registration *reg, int leader, Guard *g) {
+        Registration *regs;
+        int r = 0;
+
+        guard_remove(g);
+        (void) pthread_once(&guard_once, guard_init_once);
+        (void) pthread_mutex_lock(&guard_lock);
+        if (state.owner != getpid())
+                forget_inherited(); /* before the record grows: it drops the parent's */
+        /* Room in the record first: a registration we could not record
+         * would not survive a replaced guard. */
+        regs = realloc(state.regs, (state.n_regs + 1) * sizeof *regs);
+        if (!regs) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        state.regs = regs;
+        /* A guard that died (someone killed it) is replaced once, and gets
+         * what the old one held. */
+        for (int attempt = 0; attempt < 2; attempt++) {
+                GuardMessage m;
+                int fds[GUARD_MAX_FDS];
+                size_t n_fds = 0;
+
+                r = guard_ensure();
+                if (r < 0)
+                        break;
+                reg->id = ++state.next_id;
+                r = registration_prepare(reg, leader, &m, fds, &n_fds);
+                if (r >= 0)
+                        r = guard_request(&m, fds, n_fds);
+                for (size_t k = 0; k < GUARD_MAX_FDS; k++)
+                        safe_close(fds[k]);
+                if (!guard_is_gone(r))
+                        break;
+                guard_discard();
+        }
+        if (r >= 0) {
+                state.regs[state.n_regs++] = *reg;
+                *reg = (Registration) {};
+                *g = (Guard) { .id = state.regs[state.n_regs - 1].id, .owner = getpid() };
+        }
+finish:
+        (void) pthread_mutex_unlock(&guard_lock);
+        return r;
+}
+
+int guard_add_cgroup(const char *cgroup, bool remove, Guard *g) {
+        _cleanup_free_ char *path = strdup(cgroup);
+        Registration reg = { .op = GUARD_ADD_CGROUP, .remove = remove };
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        reg.cgroup = path;
+        r = guard_register(&reg, -EBADF, g);
+        if (r >= 0)
+                TAKE_PTR(path); /* now in the record */
+        return r;
+}
+
+int guard_add_process_group(pid_t pgid, int pidfd, Guard *g) {
+        Registration reg = { .op = GUARD_ADD_PROCESS_GROUP, .pgid = pgid };
+
+        if (pgid <= 1 || pidfd < 0)
+                return -EINVAL;
+        return guard_register(&reg, pidfd, g);
+}
+
+void guard_remove(Guard *g) {
+        if (!g || g->id == 0)
                 return;
-        (void) pidfd_send_signal(g->pidfd, SIGKILL, NULL, 0);
-        while (waitid(P_PIDFD, (id_t) g->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-                ;
-        g->pidfd = safe_close(g->pidfd);
-        g->pid = 0;
+        if (g->owner == getpid()) {
+                GuardMessage m = { .op = GUARD_REMOVE, .id = g->id };
+                (void) pthread_once(&guard_once, guard_init_once);
+                (void) pthread_mutex_lock(&guard_lock);
+                if (state.owner == getpid()) {
+                        for (size_t i = 0; i < state.n_regs; i++)
+                                if (state.regs[i].id == g->id) {
+                                        free(state.regs[i].cgroup);
+                                        state.regs[i] = state.regs[--state.n_regs];
+                                        break;
+                                }
+                        /* Fire and forget: a guard that is gone holds nothing anyway. */
+                        if (state.sock >= 0)
+                                (void) guard_send(&m, NULL, 0, now_ms() + GUARD_REPLY_TIMEOUT_MS);
+                }
+                (void) pthread_mutex_unlock(&guard_lock);
+        }
+        *g = (Guard) {};
 }

@@ -181,12 +181,13 @@ static int pgroup_setup(Containment *c) {
         return 0;
 }
 
-static int pgroup_place(Containment *c, pid_t pid, int pidfd _unused_, bool in_cgroup _unused_) {
+static int pgroup_place(Containment *c, pid_t pid, int pidfd, bool in_cgroup _unused_) {
         ProcessGroup *g = (ProcessGroup *) c;
 
         /* The child calls setsid() itself at the gate; the guard kills that
-         * process group if we die. */
-        if (guard_start(NULL, false, pid, &g->guard) < 0)
+         * process group if we die (best effort: this backend is the last
+         * resort, and works without one). */
+        if (guard_add_process_group(pid, pidfd, &g->guard) < 0)
                 g->guard = (Guard) {};
         containment_placed(c, 0);
         return 0;
@@ -285,7 +286,7 @@ static void pgroup_main_exited(Containment *c) {
 static void pgroup_destroy(Containment *c) {
         ProcessGroup *g = (ProcessGroup *) c;
         g->recheck = sd_event_source_disable_unref(g->recheck);
-        guard_stop(&g->guard);
+        guard_remove(&g->guard);
 }
 
 const ContainmentOps containment_process_group_ops = {

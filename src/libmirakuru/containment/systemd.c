@@ -411,6 +411,7 @@ static void systemd_destroy(Containment *c) {
 
 const ContainmentOps containment_systemd_ops = {
         .kind = MK_CONTAINMENT_SYSTEMD,
+        .needs_gate = true,
         .size = sizeof(SystemdScope),
         .setup = systemd_setup,
         .cgroup_fd = systemd_cgroup_fd,

@@ -90,9 +90,12 @@ static bool parse_proc_addr(const char *s, int family, void *ret_addr, uint16_t 
 
         for (size_t i = 0; i < words; i++) {
                 char buf[9];
+                /* Never read past the string's end (a short field). */
+                if (strnlen(s + i * 8, 8) != 8)
+                        return false;
                 memcpy(buf, s + i * 8, 8);
                 buf[8] = '\0';
-                if (strlen(buf) != 8 || buf[strspn(buf, "0123456789ABCDEFabcdef")] != '\0')
+                if (buf[strspn(buf, "0123456789ABCDEFabcdef")] != '\0')
                         return false;
                 w[i] = (uint32_t) strtoul(buf, NULL, 16);
         }

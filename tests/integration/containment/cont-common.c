@@ -173,3 +173,85 @@ void cont_reap_zombies(void) {
         while (waitpid(-1, NULL, WNOHANG) > 0)
                 ;
 }
+
+static bool stat_fields(pid_t pid, char *state, pid_t *ppid) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        char *s = test_read_file(path), *p;
+        int pp;
+        bool ok;
+
+        if (!s)
+                return false;
+        p = strrchr(s, ')');
+        ok = p && sscanf(p + 2, "%c %d", state, &pp) == 2;
+        free(s);
+        if (ok)
+                *ppid = pp;
+        return ok;
+}
+
+pid_t *cont_children(pid_t parent, size_t *ret_n) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        pid_t *pids = NULL;
+        size_t n = 0;
+
+        if (!d)
+                abort();
+        while ((de = readdir(d))) {
+                pid_t pid = (pid_t) atoi(de->d_name), ppid;
+                char state;
+                if (pid <= 0 || !stat_fields(pid, &state, &ppid) || ppid != parent || state == 'Z' || state == 'X')
+                        continue;
+                pids = realloc(pids, (n + 1) * sizeof *pids);
+                if (!pids)
+                        abort();
+                pids[n++] = pid;
+        }
+        closedir(d);
+        *ret_n = n;
+        return pids;
+}
+
+char *cont_comm(pid_t pid) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/comm", (int) pid);
+        char *s = test_read_file(path);
+        if (s)
+                s[strcspn(s, "\n")] = '\0';
+        return s;
+}
+
+int cont_count_fds_of(pid_t pid) {
+        char path[64];
+        struct dirent *de;
+        int n = 0;
+        DIR *d;
+
+        snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
+        d = opendir(path);
+        if (!d)
+                return -1;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n;
+}
+
+pid_t *cont_guards(pid_t parent, const pid_t *services, size_t n_services, size_t *ret_n) {
+        size_t n, k = 0;
+        pid_t *children = cont_children(parent, &n);
+
+        for (size_t i = 0; i < n; i++) {
+                bool service = false;
+                for (size_t j = 0; j < n_services; j++)
+                        service = service || children[i] == services[j];
+                if (service)
+                        continue;
+                children[k++] = children[i];
+        }
+        *ret_n = k;
+        return children;
+}

@@ -23,3 +23,13 @@ pid_t *cont_read_pids(const char *dir, size_t *ret_n);
 bool cont_wait_gone(const char *path, uint64_t usec);
 /* Reaps any zombie children (orphans that reparented to a subreaper test). */
 void cont_reap_zombies(void);
+/* The live (not zombie) children of PARENT, found through the ppid in
+ * /proc/PID/stat (malloc'd; *RET_N may be 0). */
+pid_t *cont_children(pid_t parent, size_t *ret_n);
+/* The comm of PID (malloc'd), or NULL. */
+char *cont_comm(pid_t pid);
+/* Number of open fds of PID, or -1. */
+int cont_count_fds_of(pid_t pid);
+/* The live children of PARENT that are not in SERVICES (N_SERVICES pids):
+ * the guard(s). No assertions (usable in a forked child). */
+pid_t *cont_guards(pid_t parent, const pid_t *services, size_t n_services, size_t *ret_n);

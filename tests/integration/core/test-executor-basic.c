@@ -184,9 +184,17 @@ static void check_exec_failures(void) {
         test_rm_rf(dir);
 }
 
-static void test_exec_failures_clone3(void **state) {
+/* The default spawn path (vfork-style where no placement waits for the pid). */
+static void test_exec_failures_default(void **state) {
         unsetenv("MIRAKURU_SPAWN");
         check_exec_failures();
+}
+
+/* The gated clone3 path. */
+static void test_exec_failures_clone3(void **state) {
+        setenv("MIRAKURU_SPAWN", "clone3", 1);
+        check_exec_failures();
+        unsetenv("MIRAKURU_SPAWN");
 }
 
 static void test_exec_failures_fork(void **state) {
@@ -383,14 +391,18 @@ static void test_no_fd_leak(void **state) {
         assert_int_equal(high, 200);
         int p[2];
         assert_int_equal(pipe(p), 0);
-        {
+        static const char *const modes[] = { NULL, "clone3", "fork" };
+        for (size_t m = 0; m < 3; m++) {
+                if (modes[m])
+                        setenv("MIRAKURU_SPAWN", modes[m], 1);
                 _cleanup_(mk_executor_unrefp) MkExecutor *e = service("fds", NULL);
                 assert_int_equal(run_to_exit(e, &x), 0);
                 _cleanup_free_ char *out = output_of(e, MK_STREAM_STDOUT);
                 assert_string_equal(out, "fds: 0 1 2\n");
+                unsetenv("MIRAKURU_SPAWN");
         }
         {
-                /* With a stdin of ours, a tee, and both spawn paths. */
+                /* With a stdin of ours, a tee, and the fork path. */
                 setenv("MIRAKURU_SPAWN", "fork", 1);
                 _cleanup_(mk_executor_unrefp) MkExecutor *e = service("fds", NULL);
                 _cleanup_free_ char *file = NULL;
@@ -457,9 +469,11 @@ static void test_child_signal_state(void **state) {
         sigaddset(&block, SIGHUP);
         assert_int_equal(sigprocmask(SIG_BLOCK, &block, &old_mask), 0);
 
-        for (int fork_path = 0; fork_path < 2; fork_path++) {
-                if (fork_path)
-                        setenv("MIRAKURU_SPAWN", "fork", 1);
+        /* every spawn path: the default, gated clone3, fork + pidfd_open */
+        static const char *const modes[] = { NULL, "clone3", "fork" };
+        for (size_t m = 0; m < 3; m++) {
+                if (modes[m])
+                        setenv("MIRAKURU_SPAWN", modes[m], 1);
                 _cleanup_(mk_executor_unrefp) MkExecutor *e = service("status", NULL);
                 assert_int_equal(run_to_exit(e, &x), 0);
                 _cleanup_free_ char *out = output_of(e, MK_STREAM_STDOUT);
@@ -532,6 +546,7 @@ int main(void) {
                 cmocka_unit_test(test_exit_expected),
                 cmocka_unit_test(test_killed_by_signal),
                 cmocka_unit_test(test_killed_by_stop_signal_is_clean),
+                cmocka_unit_test(test_exec_failures_default),
                 cmocka_unit_test(test_exec_failures_clone3),
                 cmocka_unit_test(test_exec_failures_fork),
                 cmocka_unit_test(test_environment),

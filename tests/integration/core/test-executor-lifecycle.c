@@ -346,6 +346,33 @@ static void test_exit_zero_before_ready_waits_for_probes(void **state) {
         assert_int_equal(mk_executor_start(e), -ETIMEDOUT);
 }
 
+/* A stop right after start_async(): the fresh child must already be where
+ * the stop signal reaches it (its cgroup, its process group), whatever the
+ * spawn path; else stop would wait for the stop timeout and return 1. */
+static void test_stop_right_after_start(void **state) {
+        static const char *const modes[] = { NULL, "clone3", "fork" };
+
+        for (size_t m = 0; m < 3; m++) {
+                if (modes[m])
+                        setenv("MIRAKURU_SPAWN", modes[m], 1);
+                for (int i = 0; i < 10; i++) {
+                        Done d = {};
+                        _cleanup_(mk_executor_unrefp) MkExecutor *e = service("pause", NULL);
+                        assert_int_equal(mk_executor_set_stop_timeout(e, 20 * MK_USEC_PER_SEC), 0);
+                        assert_int_equal(mk_executor_start_async(e, on_done, &d), 0);
+                        pid_t pid = mk_executor_get_pid(e);
+                        int r = mk_executor_stop(e);
+                        if (r != 0)
+                                fprintf(stderr, "spawn mode %s, round %d: stop %d\n",
+                                        modes[m] ?: "default", i, r);
+                        assert_int_equal(r, 0);
+                        assert_true(d.done);
+                        assert_false(test_pid_alive(pid));
+                }
+                unsetenv("MIRAKURU_SPAWN");
+        }
+}
+
 static void test_start_cancelled_by_stop(void **state) {
         unsigned calls = 0;
         Done d = {};
@@ -360,6 +387,32 @@ static void test_start_cancelled_by_stop(void **state) {
         assert_true(d.done);
         assert_int_equal(d.result, -ECANCELED);
         assert_int_equal(mk_executor_get_state(e), MK_STATE_IDLE);
+}
+
+/* A kill during the start cancels it; a signal the service survives
+ * (SIGWINCH is ignored by default) must not leave the start hanging: the
+ * kill signal follows after the stop timeout. */
+static void test_start_cancelled_by_harmless_kill(void **state) {
+        unsigned calls = 0;
+        Done d = {};
+        sd_event *event = NULL;
+
+        if (!have_custom_probe())
+                skip();
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = service("pause", NULL);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(mk_executor_attach_event(e, event, 0), 0);
+        assert_int_equal(mk_executor_add_custom_probe(e, never_ready, &calls, 0, true), 0);
+        assert_int_equal(mk_executor_set_stop_timeout(e, 100 * MK_USEC_PER_MSEC), 0);
+        assert_int_equal(mk_executor_start_async(e, on_done, &d), 0);
+        pid_t pid = mk_executor_get_pid(e);
+        assert_int_equal(mk_executor_kill(e, SIGWINCH, false), 0);
+        assert_int_equal(test_run_until(event, &d.done, WAIT_USEC), 0);
+        assert_int_equal(d.result, -ECANCELED);
+        assert_int_equal(mk_executor_get_state(e), MK_STATE_IDLE);
+        assert_false(test_pid_alive(pid));
+        mk_executor_detach_event(e);
+        sd_event_unref(event);
 }
 
 /* ---- several executors on one loop ---- */
@@ -397,6 +450,29 @@ static void test_shared_loop(void **state) {
                 assert_false(test_pid_alive(pids[i]));
                 assert_int_equal(mk_executor_get_state(e[i]), MK_STATE_IDLE);
         }
+        /* An exec failure reaches DONE like any other result. */
+        {
+                const char *missing[] = { "/nonexistent/mirakuru-nothing", NULL };
+                Done d = {};
+                MkExecutor *f = NULL;
+                assert_int_equal(mk_executor_new(&f), 0);
+                assert_int_equal(mk_executor_set_argv(f, missing), 0);
+                assert_int_equal(mk_executor_attach_event(f, event, 0), 0);
+                int r = mk_executor_start_async(f, on_done, &d);
+                if (r == 0) {
+                        assert_int_equal(test_run_until(event, &d.done, WAIT_USEC), 0);
+                        r = d.result;
+                }
+                assert_int_equal(r, -ENOENT);
+                assert_int_equal(mk_executor_get_state(f), MK_STATE_IDLE);
+                mk_executor_unref(f);
+        }
+        /* Detached, an executor can move to another loop (here the default one). */
+        assert_int_equal(mk_executor_detach_event(e[0]), 0);
+        assert_null(mk_executor_get_event(e[0]));
+        assert_int_equal(mk_executor_start(e[0]), 0);
+        assert_ptr_not_equal(mk_executor_get_event(e[0]), event);
+        assert_int_equal(mk_executor_stop(e[0]), 0);
         for (int i = 0; i < 3; i++)
                 mk_executor_unref(e[i]);
         sd_event_unref(event);
@@ -454,6 +530,42 @@ static void test_unref_inside_callback(void **state) {
         sd_event_unref(event);
 }
 
+typedef struct Reentry {
+        int stop, start, kill, wait;
+        unsigned calls;
+} Reentry;
+
+static void blocking_calls_from_callback(MkExecutor *e, const MkExit *x, void *userdata) {
+        Reentry *r = userdata;
+        r->calls++;
+        r->stop = mk_executor_stop(e);
+        r->start = mk_executor_start(e);
+        r->kill = mk_executor_kill(e, 0, true);
+        r->wait = mk_executor_wait(e, 0);
+}
+
+/* The blocking calls cannot run the loop from inside one of its callbacks:
+ * they say -EBUSY and change nothing (before, stop went ahead and later
+ * reported to a Waiter on a stack frame long gone). */
+static void test_blocking_calls_from_callback(void **state) {
+        Reentry r = {};
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = service("pause", NULL);
+
+        assert_int_equal(mk_executor_set_exit_handler(e, blocking_calls_from_callback, &r), 0);
+        assert_int_equal(mk_executor_start(e), 0);
+        pid_t pid = mk_executor_get_pid(e);
+        assert_int_equal(kill(pid, SIGUSR1), 0);
+        assert_int_equal(mk_executor_wait(e, WAIT_USEC), 0);
+        assert_int_equal(r.calls, 1);
+        assert_int_equal(r.stop, -EBUSY);
+        assert_int_equal(r.start, -EBUSY);
+        assert_int_equal(r.kill, -EBUSY);
+        assert_int_equal(r.wait, 0); /* already exited: nothing to wait for */
+        assert_int_equal(mk_executor_get_state(e), MK_STATE_EXITED);
+        assert_int_equal(mk_executor_stop(e), -ECHILD);
+        assert_int_equal(mk_executor_get_state(e), MK_STATE_IDLE);
+}
+
 /* ---- many cycles ---- */
 
 static void test_many_cycles(void **state) {
@@ -474,6 +586,12 @@ static void test_many_cycles(void **state) {
         fds_after = test_count_fds();
         rss_after = test_vmrss_kib();
         assert_int_equal(fds_before, fds_after);
+        /* every child reaped: not even a zombie left */
+        siginfo_t si = {};
+        int r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT);
+        if (r == 0 && si.si_pid > 0)
+                fprintf(stderr, "child %d left unreaped\n", (int) si.si_pid);
+        assert_true((r < 0 && errno == ECHILD) || (r == 0 && si.si_pid == 0));
         fprintf(stderr, "# VmRSS before %ld KiB, after %ld KiB\n", rss_before, rss_after);
         /* Loose: the allocator may keep some, but not a leak per cycle of 1 MiB rings. */
         if (test_rss_is_meaningful())
@@ -568,10 +686,13 @@ int main(void) {
                 cmocka_unit_test(test_exit_before_ready),
                 cmocka_unit_test(test_killed_before_ready),
                 cmocka_unit_test(test_exit_zero_before_ready_waits_for_probes),
+                cmocka_unit_test(test_stop_right_after_start),
                 cmocka_unit_test(test_start_cancelled_by_stop),
+                cmocka_unit_test(test_start_cancelled_by_harmless_kill),
                 cmocka_unit_test(test_shared_loop),
                 cmocka_unit_test(test_unref_stops),
                 cmocka_unit_test(test_unref_inside_callback),
+                cmocka_unit_test(test_blocking_calls_from_callback),
                 cmocka_unit_test(test_many_cycles),
                 cmocka_unit_test(test_failed_start_cycles),
                 cmocka_unit_test(test_restart_after_unclean_exit),
