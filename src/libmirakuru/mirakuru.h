@@ -315,7 +315,9 @@ int mk_executor_stop_async(MkExecutor *e, MkDoneHandler done, void *userdata);
 
 /* Sends SIGNO (0: the kill signal) to every process of the service now.
  * With WAIT, returns once every process is gone (-EBUSY from a callback of
- * the loop). -ESRCH if not running. */
+ * the loop). During a start, the start is cancelled. With WAIT or during a
+ * start, the kill signal follows after the stop timeout if SIGNO does not
+ * end the service. -ESRCH if not running. */
 int mk_executor_kill(MkExecutor *e, int signo, bool wait);
 
 /* Runs the loop until the main process exits or USEC pass.
@@ -466,7 +468,9 @@ int mk_group_set_service_handler(MkGroup *g, MkGroupServiceHandler handler, void
 
 /* Starts every service and returns once all are ready (or completed), or
  * one failed and the rest are torn down. Runs the loop until then (not
- * from a callback of that loop).
+ * from a callback of that loop). Each service's own start deadline bounds
+ * its start; a service waiting for MK_CONDITION_COMPLETED of one that never
+ * exits waits until the group is stopped.
  *   0            all ready
  *   the failing service's start error (-ECHILD, -ETIMEDOUT, -ENOENT, ...),
  *                or -ECHILD when a ready service exited uncleanly before

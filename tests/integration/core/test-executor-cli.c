@@ -2,16 +2,20 @@
 /* The minimal mirakuru-run: exit statuses (the service's, 128+N for a
  * signal, 127 not found, 126 not executable) and teardown on SIGTERM. */
 #include <fcntl.h>
+#include <poll.h>
 
 #include "core-test.h"
 
-/* Starts mirakuru-run with ARGS (NULL-terminated) after "--"; returns its pid. */
-static pid_t spawn_run(const char *const *args, int stdout_fd) {
+/* Starts mirakuru-run with OPTS (may be NULL) and ARGS (NULL-terminated)
+ * after "--"; returns its pid. */
+static pid_t spawn_run_full(const char *const *opts, const char *const *args, int stdout_fd, int stderr_fd) {
         const char *argv[MAX_ARGS];
         size_t n = 0;
         pid_t pid;
 
         argv[n++] = test_mirakuru_run();
+        for (const char *const *o = opts; o && *o && n < MAX_ARGS - 2; o++)
+                argv[n++] = *o;
         argv[n++] = "--";
         for (const char *const *a = args; *a && n < MAX_ARGS - 1; a++)
                 argv[n++] = *a;
@@ -22,10 +26,35 @@ static pid_t spawn_run(const char *const *args, int stdout_fd) {
         if (pid == 0) {
                 if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0)
                         _exit(120);
+                if (stderr_fd >= 0 && dup2(stderr_fd, STDERR_FILENO) < 0)
+                        _exit(120);
                 execv(argv[0], (char *const *) argv);
                 _exit(121);
         }
         return pid;
+}
+
+static pid_t spawn_run(const char *const *args, int stdout_fd) {
+        return spawn_run_full(NULL, args, stdout_fd, -1);
+}
+
+/* Reads FD (mirakuru-run's stderr) until it says the service is ready: a
+ * signal before that would cancel the start instead (exit 128+N). */
+static void wait_until_ready(int fd) {
+        char buf[4096];
+        size_t n = 0;
+
+        while (n < sizeof buf - 1) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                assert_int_equal(poll(&pfd, 1, (int) (WAIT_USEC / 1000)), 1);
+                ssize_t k = read(fd, buf + n, sizeof buf - 1 - n);
+                assert_true(k > 0);
+                n += (size_t) k;
+                buf[n] = '\0';
+                if (strstr(buf, " is ready"))
+                        return;
+        }
+        fail();
 }
 
 /* The exit status of mirakuru-run, as a shell would see it. */
@@ -87,8 +116,12 @@ static void check_teardown_on_signal(int signo) {
         _cleanup_free_ char *pidfile = NULL, *helper = (char *) test_helper("core-service");
 
         assert_true(asprintf(&pidfile, "%s/service.pid", dir) > 0);
-        pid_t run_pid = spawn_run((const char *[]) { helper, "pidfile", pidfile, "pause", NULL }, -1);
-        /* The service writes its pid once it runs; mirakuru-run handles signals by then. */
+        int err[2];
+        assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+        pid_t run_pid = spawn_run_full((const char *[]) { "--verbose", NULL },
+                                       (const char *[]) { helper, "pidfile", pidfile, "pause", NULL }, -1, err[1]);
+        close(err[1]);
+        wait_until_ready(err[0]);
         assert_true(test_wait_file(pidfile, WAIT_USEC));
         pid_t service_pid = test_read_pid_file(pidfile);
         assert_true(service_pid > 0);
@@ -100,6 +133,7 @@ static void check_teardown_on_signal(int signo) {
         /* mirakuru-run reaped its child before exiting: gone, not a zombie */
         assert_int_equal(kill(service_pid, 0), -1);
         assert_int_equal(errno, ESRCH);
+        close(err[0]);
         test_rm_rf(dir);
 }
 

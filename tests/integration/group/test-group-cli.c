@@ -484,6 +484,49 @@ static void test_signal_during_start(void **state) {
         cli_run_done(&r);
 }
 
+/* Our keys: tcp, http, pid_file, exec_probe, listen probes, containment,
+ * start_timeout, expect_exit (a one-shot exiting 3 then counts as
+ * completed), kill_signal, pre_check. */
+static void test_our_keys(void **state) {
+        uint16_t tcp = cli_free_port(), http = cli_free_port();
+        _cleanup_str_ char *text = NULL, *file = NULL;
+        assert_true(asprintf(&text,
+                "processes:\n"
+                "  setup:\n"
+                "    command: $S touch @/setup.done exit 3\n"
+                "    expect_exit: 3\n"
+                "  db:\n"
+                "    command: $S require @/setup.done pidfile @/db.pid tcp %u pause\n"
+                "    tcp: 127.0.0.1:%u\n"
+                "    pid_file: [ @/db.pid ]\n"
+                "    containment: process-group\n"
+                "    start_timeout: 30\n"
+                "    kill_signal: KILL\n"
+                "    pre_check: true\n"
+                "    depends_on:\n"
+                "      setup:\n"
+                "        condition: process_completed_successfully\n"
+                "  web:\n"
+                "    command: $S connect-tcp %u pidfile @/web.pid http %u\n"
+                "    http: http://127.0.0.1:%u/\n"
+                "    exec_probe: test -e @/web.pid\n"
+                "    depends_on:\n"
+                "      db:\n"
+                "        condition: process_healthy\n",
+                tcp, tcp, tcp, http, http) > 0);
+        file = write_compose("compose.yaml", text);
+        CliRun r;
+
+        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true"));
+        if (r.status != 0)
+                fprintf(stderr, "stderr:\n%s\n", r.err);
+        assert_int_equal(r.status, 0);
+        assert_contains(r.err, "setup: completed after");
+        assert_gone("db.pid");
+        assert_gone("web.pid");
+        cli_run_done(&r);
+}
+
 static void test_usage(void **state) {
         CliRun r;
 
@@ -513,6 +556,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_process_compose_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_foreground_service_exits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_signal_during_start, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_our_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
