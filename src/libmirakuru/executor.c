@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "executor-private.h"
+#include "util/event-wait.h"
 #include "util/strv.h"
 #include "util/time-util.h"
 
@@ -773,11 +774,6 @@ int mk_executor_stop_async(MkExecutor *e, MkDoneHandler done, void *userdata) {
 
 /* ---- blocking calls ---- */
 
-typedef struct Waiter {
-        bool done;
-        int result;
-} Waiter;
-
 static void waiter_done(MkExecutor *e _unused_, int result, void *userdata) {
         Waiter *w = userdata;
         w->done = true;
@@ -799,24 +795,6 @@ static bool loop_can_block(MkExecutor *e) {
         return !e->event || sd_event_get_state(e->event) == SD_EVENT_INITIAL;
 }
 
-/* Runs the loop until *DONE or UNTIL (CLOCK_MONOTONIC) passes. */
-static int run_until(MkExecutor *e, const bool *done, uint64_t until) {
-        while (!*done) {
-                uint64_t now = now_usec(), timeout = UINT64_MAX;
-                int r;
-
-                if (until != MK_USEC_INFINITY) {
-                        if (now >= until)
-                                return -ETIMEDOUT;
-                        timeout = until - now;
-                }
-                r = sd_event_run(e->event, timeout);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
 int mk_executor_start(MkExecutor *e) {
         Waiter w = {};
         int r;
@@ -829,7 +807,7 @@ int mk_executor_start(MkExecutor *e) {
         if (!e->start_pending)
                 return e->start_result;
         mk_executor_ref(e);
-        r = run_until(e, &w.done, MK_USEC_INFINITY);
+        r = event_run_until(e->event, &w.done, MK_USEC_INFINITY);
         if (r < 0)
                 forget_waiter(e, &w);
         mk_executor_unref(e);
@@ -848,7 +826,7 @@ int mk_executor_stop(MkExecutor *e) {
         if (!w.done && !e->stop_pending)
                 return r; /* nothing was running */
         mk_executor_ref(e);
-        r = run_until(e, &w.done, MK_USEC_INFINITY);
+        r = event_run_until(e->event, &w.done, MK_USEC_INFINITY);
         if (r < 0)
                 forget_waiter(e, &w);
         mk_executor_unref(e);
@@ -894,7 +872,7 @@ int mk_executor_kill(MkExecutor *e, int signo, bool wait) {
                 teardown(e, signo, signo != e->kill_signal); /* as above */
         else
                 (void) containment_signal(e->containment, signo);
-        r = run_until(e, &w.done, MK_USEC_INFINITY);
+        r = event_run_until(e->event, &w.done, MK_USEC_INFINITY);
         if (r < 0)
                 forget_waiter(e, &w);
         return r < 0 ? r : 0;
@@ -909,7 +887,7 @@ int mk_executor_wait(MkExecutor *e, uint64_t usec) {
                 return 0;
         if (!loop_can_block(e))
                 return -EBUSY;
-        return run_until(e, &e->main_reaped, usec_add(now_usec(), usec));
+        return event_run_until(e->event, &e->main_reaped, usec_add(now_usec(), usec));
 }
 
 int mk_executor_restart(MkExecutor *e) {

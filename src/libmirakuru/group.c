@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "mirakuru.h"
+#include "util/event-wait.h"
 #include "util/macro.h"
 
 typedef struct Dependency {
@@ -606,11 +607,6 @@ int mk_group_start_async(MkGroup *g, MkGroupDoneHandler done, void *userdata) {
         return 0;
 }
 
-typedef struct Waiter {
-        bool done;
-        int result;
-} Waiter;
-
 static void waiter_done(MkGroup *g _unused_, int result, void *userdata) {
         Waiter *w = userdata;
         w->done = true;
@@ -618,16 +614,12 @@ static void waiter_done(MkGroup *g _unused_, int result, void *userdata) {
 }
 
 static int run_until_done(MkGroup *g, Waiter *w) {
+        int r;
+
         mk_group_ref(g);
-        while (!w->done) {
-                int r = sd_event_run(g->event, UINT64_MAX);
-                if (r < 0) {
-                        mk_group_unref(g);
-                        return r;
-                }
-        }
+        r = event_run_until(g->event, &w->done, MK_USEC_INFINITY);
         mk_group_unref(g);
-        return w->result;
+        return r < 0 ? r : w->result;
 }
 
 int mk_group_start(MkGroup *g) {

@@ -9,8 +9,8 @@
 #include "group-run.h"
 #include "log.h"
 #include "progress.h"
+#include "stop-signals.h"
 #include "then.h"
-#include "util/macro.h"
 
 typedef struct GroupRun {
         const Options *o;
@@ -89,11 +89,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("received SIG%s", sigabbrev_np(signo) ?: "?");
         if (!run->signal_received)
                 run->signal_received = signo;
-        if (run->then && then_get_pid(run->then) > 0) {
-                if (si->ssi_code != SI_KERNEL)
-                        (void) then_signal(run->then, signo);
+        if (then_forward_signal(run->then, si))
                 return 0;
-        }
         if (run->stopping) {
                 /* Asked again: do not wait for the stop timeouts. */
                 for (size_t i = 0; i < mk_group_get_n_services(run->g); i++)
@@ -181,20 +178,11 @@ static void on_started(MkGroup *g, int r, void *userdata) {
 }
 
 static int setup(GroupRun *run) {
-        static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
-        sigset_t mask;
         int r;
 
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
-                sigaddset(&mask, signals[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return -errno;
-        for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
-                r = sd_event_add_signal(run->event, NULL, signals[i], on_signal, run);
-                if (r < 0)
-                        return r;
-        }
+        r = stop_signals_watch(run->event, on_signal, run);
+        if (r < 0)
+                return r;
         r = progress_new(run->g, run->event, run->o->quiet, &run->progress);
         if (r < 0)
                 return r;

@@ -15,6 +15,7 @@
 #include "notify-bridge.h"
 #include "options.h"
 #include "service.h"
+#include "stop-signals.h"
 #include "then.h"
 
 typedef struct Run {
@@ -126,11 +127,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         int signo = (int) si->ssi_signo;
 
         log_info("received SIG%s", sigabbrev_np(signo) ?: "?");
-        if (run->then && then_get_pid(run->then) > 0) {
-                /* The command decides; we tear down when it ends. A terminal's
-                 * signal (SI_KERNEL) already reached it with its process group. */
-                if (si->ssi_code != SI_KERNEL)
-                        (void) then_signal(run->then, signo);
+        if (then_forward_signal(run->then, si)) {
+                /* The command decides; we tear down when it ends. */
                 if (!run->signal_received)
                         run->signal_received = signo;
                 return 0;
@@ -173,24 +171,6 @@ static void on_service_exit(MkExecutor *e, const MkExit *x, void *userdata) {
         free(how);
         /* Collect whatever it left behind, then exit with its status. */
         begin_stop(run);
-}
-
-static int setup_signals(Run *run) {
-        static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
-        sigset_t mask;
-        int r;
-
-        sigemptyset(&mask);
-        for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-                sigaddset(&mask, signals[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return -errno;
-        for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
-                r = sd_event_add_signal(run->event, NULL, signals[i], on_signal, run);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
 }
 
 static void say_containment(Run *run) {
@@ -258,7 +238,7 @@ int main(int argc, char **argv) {
 
         r = sd_event_new(&run.event);
         if (r >= 0)
-                r = setup_signals(&run);
+                r = stop_signals_watch(run.event, on_signal, &run);
         if (r < 0) {
                 log_error("could not set up the event loop: %s", strerror(-r));
                 run.exit_status = EXIT_INTERNAL;

@@ -156,6 +156,14 @@ int then_signal(Then *t, int signo) {
         return 0;
 }
 
+bool then_forward_signal(Then *t, const struct signalfd_siginfo *si) {
+        if (then_get_pid(t) <= 0)
+                return false;
+        if (si->ssi_code != SI_KERNEL)
+                (void) then_signal(t, (int) si->ssi_signo);
+        return true;
+}
+
 pid_t then_get_pid(Then *t) {
         return t ? t->pid : 0;
 }

@@ -5,6 +5,8 @@
  * MIRAKURU_LISTEN_PORT / MIRAKURU_LISTEN_PORTS in its environment. */
 #pragma once
 
+#include <stdbool.h>
+#include <sys/signalfd.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -23,6 +25,10 @@ int then_start(const char *command, MkExecutor *e, unsigned n_listen, sd_event *
                ThenDoneHandler done, void *userdata, Then **ret);
 /* Passes SIGNO on to the command. */
 int then_signal(Then *t, int signo);
+/* While T's command runs (T may be NULL): passes the signal SI on to it,
+ * unless a terminal sent it (SI_KERNEL) and so already reached the
+ * command's process group, and returns true. Else false. */
+bool then_forward_signal(Then *t, const struct signalfd_siginfo *si);
 pid_t then_get_pid(Then *t);
 /* Frees; a command still running is killed with SIGKILL and reaped. */
 Then *then_free(Then *t);

@@ -107,6 +107,12 @@ void test_rm_rf(const char *path) {
                 (void) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+char *test_path_in(const char *dir, const char *name) {
+        char *s = NULL;
+        assert_true(asprintf(&s, "%s/%s", dir, name) > 0);
+        return s;
+}
+
 char *test_read_file(const char *path) {
         FILE *f = fopen(path, "re");
         char *buf = NULL;

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <cmocka.h>
@@ -31,6 +33,8 @@ int test_count_fds(void);
 char *test_make_temp_dir(void);
 void test_rm_rf(const char *path);
 uint64_t test_now_usec(void);
+/* "DIR/NAME", malloc'd. */
+char *test_path_in(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd NUL-terminated string, or NULL. */
 char *test_read_file(const char *path);
 /* Waits up to USEC for PATH to exist. */
@@ -49,3 +53,23 @@ int test_run_until(struct sd_event *event, const bool *flag, uint64_t usec);
 /* False under AddressSanitizer or valgrind, whose own bookkeeping (ASan's
  * quarantine of freed memory) makes VmRSS comparisons meaningless. */
 bool test_rss_is_meaningful(void);
+
+/* Asserts that NEEDLE occurs (does not occur) in HAYSTACK, printing both if not. */
+#define assert_contains(haystack, needle)                                              \
+        do {                                                                           \
+                const char *_h = (haystack), *_n = (needle);                           \
+                if (!_h || !strstr(_h, _n)) {                                          \
+                        fprintf(stderr, "expected to find \"%s\" in \"%s\"\n", _n,      \
+                                _h ?: "(null)");                                       \
+                        fail();                                                        \
+                }                                                                      \
+        } while (0)
+
+#define assert_not_contains(haystack, needle)                                          \
+        do {                                                                           \
+                const char *_h = (haystack), *_n = (needle);                           \
+                if (_h && strstr(_h, _n)) {                                            \
+                        fprintf(stderr, "did not expect \"%s\" in \"%s\"\n", _n, _h);   \
+                        fail();                                                        \
+                }                                                                      \
+        } while (0)

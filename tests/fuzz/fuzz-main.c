@@ -10,7 +10,17 @@
 
 #include "fuzz.h"
 
-static int run_file(const char *path) {
+typedef struct Input {
+        uint8_t *data;
+        size_t size;
+} Input;
+
+static Input *inputs;
+static size_t n_inputs;
+
+/* Reads PATH into INPUTS (all are read before any runs: a harness may
+ * chroot() at its first input). */
+static int read_input(const char *path) {
         FILE *f = fopen(path, "re");
         uint8_t *buf = NULL;
         size_t n = 0, alloc = 0, k;
@@ -33,12 +43,13 @@ static int run_file(const char *path) {
         fclose(f);
         /* An exact-size copy, so an overread is caught under ASan. */
         uint8_t *exact = malloc(n ?: 1);
-        if (!exact)
+        Input *a = realloc(inputs, (n_inputs + 1) * sizeof *a);
+        if (!exact || !a)
                 abort();
         memcpy(exact, buf, n);
         free(buf);
-        (void) LLVMFuzzerTestOneInput(exact, n);
-        free(exact);
+        inputs = a;
+        inputs[n_inputs++] = (Input) { .data = exact, .size = n };
         return 0;
 }
 
@@ -52,7 +63,7 @@ int main(int argc, char **argv) {
                         return 1;
                 }
                 if (!S_ISDIR(st.st_mode)) {
-                        if (run_file(argv[i]) < 0)
+                        if (read_input(argv[i]) < 0)
                                 return 1;
                         count++;
                         continue;
@@ -67,7 +78,7 @@ int main(int argc, char **argv) {
                         char path[4096];
                         if (names[j]->d_name[0] != '.') {
                                 snprintf(path, sizeof path, "%s/%s", argv[i], names[j]->d_name);
-                                if (run_file(path) < 0)
+                                if (read_input(path) < 0)
                                         return 1;
                                 count++;
                         }
@@ -75,6 +86,11 @@ int main(int argc, char **argv) {
                 }
                 free(names);
         }
+        for (size_t i = 0; i < n_inputs; i++) {
+                (void) LLVMFuzzerTestOneInput(inputs[i].data, inputs[i].size);
+                free(inputs[i].data);
+        }
+        free(inputs);
         printf("%u inputs replayed without a crash\n", count);
         return 0;
 }

@@ -26,86 +26,19 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-static void die(const char *what) {
-        fprintf(stderr, "cli-service: %s: %s\n", what, strerror(errno));
-        exit(99);
-}
-
-static const char *arg(char **argv, int *i, int argc) {
-        if (*i + 1 >= argc) {
-                fprintf(stderr, "cli-service: %s needs an argument\n", argv[*i]);
-                exit(98);
-        }
-        return argv[++*i];
-}
-
-static void write_pid_file(const char *path, pid_t pid) {
-        char tmp[4096];
-        FILE *f;
-
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        f = fopen(tmp, "we");
-        if (!f)
-                die("fopen");
-        fprintf(f, "%d\n", (int) pid);
-        if (fclose(f) != 0)
-                die("fclose");
-        if (rename(tmp, path) < 0)
-                die("rename");
-}
-
-static int tcp_listen(int port) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
-        int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        if (fd < 0)
-                die("socket");
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                die("bind");
-        if (listen(fd, 16) < 0)
-                die("listen");
-        return fd;
-}
+#include "helper-util.h"
 
 static volatile sig_atomic_t term_exit_code;
 static void on_term(int sig) {
         (void) sig;
         _exit(term_exit_code);
-}
-
-static void notify(const char *text) {
-        const char *path = getenv("NOTIFY_SOCKET");
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        socklen_t len;
-        int fd;
-
-        if (!path || !*path) {
-                fprintf(stderr, "cli-service: no NOTIFY_SOCKET\n");
-                exit(97);
-        }
-        if (strlen(path) >= sizeof sa.sun_path)
-                die("NOTIFY_SOCKET too long");
-        memcpy(sa.sun_path, path, strlen(path));
-        if (sa.sun_path[0] == '@')
-                sa.sun_path[0] = '\0';
-        len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path));
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                die("socket");
-        if (sendto(fd, text, strlen(text), 0, (struct sockaddr *) &sa, len) < 0)
-                die("sendto");
-        close(fd);
 }
 
 static void serve_http(int port, int code) {
@@ -135,11 +68,11 @@ int main(int argc, char **argv) {
                 const char *a = argv[i];
 
                 if (strcmp(a, "out") == 0)
-                        printf("%s\n", arg(argv, &i, argc));
+                        printf("%s\n", next_arg(argv, &i, argc));
                 else if (strcmp(a, "err") == 0)
-                        fprintf(stderr, "%s\n", arg(argv, &i, argc));
+                        fprintf(stderr, "%s\n", next_arg(argv, &i, argc));
                 else if (strcmp(a, "env") == 0) {
-                        const char *name = arg(argv, &i, argc), *v = getenv(name);
+                        const char *name = next_arg(argv, &i, argc), *v = getenv(name);
                         if (v)
                                 printf("%s=%s\n", name, v);
                         else
@@ -149,21 +82,18 @@ int main(int argc, char **argv) {
                         printf("cwd: %s\n", getcwd(d, sizeof d) ?: "?");
                 } else if (strcmp(a, "exit") == 0) {
                         fflush(stdout);
-                        exit(atoi(arg(argv, &i, argc)));
+                        exit(atoi(next_arg(argv, &i, argc)));
                 } else if (strcmp(a, "ignore") == 0)
-                        signal(atoi(arg(argv, &i, argc)), SIG_IGN);
+                        signal(atoi(next_arg(argv, &i, argc)), SIG_IGN);
                 else if (strcmp(a, "term-exit") == 0) {
-                        term_exit_code = atoi(arg(argv, &i, argc));
+                        term_exit_code = atoi(next_arg(argv, &i, argc));
                         signal(SIGTERM, on_term);
-                } else if (strcmp(a, "sleep-ms") == 0) {
-                        long ms = atol(arg(argv, &i, argc));
-                        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-                        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                                ;
-                } else if (strcmp(a, "pidfile") == 0)
-                        write_pid_file(arg(argv, &i, argc), getpid());
+                } else if (strcmp(a, "sleep-ms") == 0)
+                        sleep_ms(atol(next_arg(argv, &i, argc)));
+                else if (strcmp(a, "pidfile") == 0)
+                        write_pid_file(next_arg(argv, &i, argc), getpid());
                 else if (strcmp(a, "child") == 0) {
-                        const char *path = arg(argv, &i, argc);
+                        const char *path = next_arg(argv, &i, argc);
                         pid_t pid = fork();
                         if (pid < 0)
                                 die("fork");
@@ -173,9 +103,9 @@ int main(int argc, char **argv) {
                                         pause();
                         }
                 } else if (strcmp(a, "tcp") == 0)
-                        (void) tcp_listen(atoi(arg(argv, &i, argc)));
+                        (void) tcp_listen(atoi(next_arg(argv, &i, argc)));
                 else if (strcmp(a, "unix") == 0) {
-                        const char *path = arg(argv, &i, argc);
+                        const char *path = next_arg(argv, &i, argc);
                         struct sockaddr_un sa = { .sun_family = AF_UNIX };
                         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
                         if (fd < 0 || strlen(path) >= sizeof sa.sun_path)
@@ -188,17 +118,17 @@ int main(int argc, char **argv) {
                         printf("LISTEN_FDS=%s LISTEN_PID=%s\n", fds ?: "unset",
                                !pid ? "unset" : atoi(pid) == getpid() ? "ours" : "other");
                 } else if (strcmp(a, "notify") == 0)
-                        notify(arg(argv, &i, argc));
+                        notify_send(next_arg(argv, &i, argc));
                 else if (strcmp(a, "pause") == 0) {
                         fflush(stdout);
                         for (;;)
                                 pause();
                 } else if (strcmp(a, "http") == 0) {
-                        int port = atoi(arg(argv, &i, argc));
-                        serve_http(port, atoi(arg(argv, &i, argc)));
+                        int port = atoi(next_arg(argv, &i, argc));
+                        serve_http(port, atoi(next_arg(argv, &i, argc)));
                 } else if (strcmp(a, "connect") == 0) {
                         struct sockaddr_in sa = { .sin_family = AF_INET,
-                                                  .sin_port = htons((uint16_t) atoi(arg(argv, &i, argc))) };
+                                                  .sin_port = htons((uint16_t) atoi(next_arg(argv, &i, argc))) };
                         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
                         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
                         return fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0 ? 0 : 1;

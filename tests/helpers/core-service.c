@@ -29,12 +29,9 @@
 #include <string.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "helper-util.h"
 
-static void die(const char *what) {
-        fprintf(stderr, "core-service: %s: %s\n", what, strerror(errno));
-        exit(99);
-}
+extern char **environ;
 
 static void write_all(int fd, const char *p, size_t n) {
         while (n > 0) {
@@ -47,21 +44,6 @@ static void write_all(int fd, const char *p, size_t n) {
                 p += k;
                 n -= (size_t) k;
         }
-}
-
-static void write_pid_file(const char *path, pid_t pid) {
-        char tmp[4096];
-        FILE *f;
-
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        f = fopen(tmp, "we");
-        if (!f)
-                die("fopen");
-        fprintf(f, "%d\n", (int) pid);
-        if (fclose(f) != 0)
-                die("fclose");
-        if (rename(tmp, path) < 0)
-                die("rename");
 }
 
 static void print_fds(void) {
@@ -146,34 +128,25 @@ int main(int argc, char **argv) {
 
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
-                const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
-
-#define NEED_ARG()                                                              \
-        do {                                                                    \
-                if (!arg) {                                                     \
-                        fprintf(stderr, "core-service: %s needs an argument\n", a); \
-                        return 98;                                              \
-                }                                                               \
-                i++;                                                            \
-        } while (0)
+                const char *arg = NULL;
 
                 if (strcmp(a, "out") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         printf("%s\n", arg);
                 } else if (strcmp(a, "err") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         fprintf(stderr, "%s\n", arg);
                 } else if (strcmp(a, "raw") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         write_raw(arg);
                 } else if (strcmp(a, "exit") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         return atoi(arg);
                 } else if (strcmp(a, "raise") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         raise(atoi(arg));
                 } else if (strcmp(a, "ignore") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         signal(atoi(arg), SIG_IGN);
                 } else if (strcmp(a, "pause") == 0) {
                         for (;;)
@@ -183,7 +156,7 @@ int main(int argc, char **argv) {
                 else if (strcmp(a, "status") == 0)
                         print_status();
                 else if (strcmp(a, "env") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         const char *v = getenv(arg);
                         if (v)
                                 printf("%s=%s\n", arg, v);
@@ -204,19 +177,19 @@ int main(int argc, char **argv) {
                                 printf("arg: %s\n", argv[i]);
                         return 0;
                 } else if (strcmp(a, "flood") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         flood(strtoull(arg, NULL, 10));
                 } else if (strcmp(a, "touch") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         int fd = open(arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
                         if (fd < 0)
                                 die("open");
                         close(fd);
                 } else if (strcmp(a, "pidfile") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         write_pid_file(arg, getpid());
                 } else if (strcmp(a, "daemon") == 0) {
-                        NEED_ARG();
+                        arg = next_arg(argv, &i, argc);
                         pid_t pid = fork();
                         if (pid < 0)
                                 die("fork");

@@ -26,36 +26,17 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "helper-util.h"
 
 static int term_fd = -1;
 static char term_text[256];
-
-static void die(const char *what) {
-        fprintf(stderr, "group-service: %s: %s\n", what, strerror(errno));
-        exit(99);
-}
-
-static const char *arg(char **argv, int *i, int argc) {
-        if (*i + 1 >= argc) {
-                fprintf(stderr, "group-service: %s needs an argument\n", argv[*i]);
-                exit(98);
-        }
-        return argv[++*i];
-}
-
-static void sleep_ms(long ms) {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
 
 static void append(const char *path, const char *text) {
         char line[512];
@@ -77,21 +58,14 @@ static void on_term(int signo) {
         _exit(0);
 }
 
-static int tcp_socket(int port, bool do_listen) {
+static int tcp_connect(int port) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
-        int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
         if (fd < 0)
                 die("socket");
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (!do_listen)
-                return connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ? -1 : fd;
-        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                die("bind");
-        if (listen(fd, 16) < 0)
-                die("listen");
-        return fd;
+        return connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ? -1 : fd;
 }
 
 static int unix_socket(const char *path, bool do_listen) {
@@ -130,20 +104,20 @@ int main(int argc, char **argv) {
                 const char *a = argv[i];
 
                 if (strcmp(a, "out") == 0)
-                        printf("%s\n", arg(argv, &i, argc));
+                        printf("%s\n", next_arg(argv, &i, argc));
                 else if (strcmp(a, "log") == 0) {
-                        const char *file = arg(argv, &i, argc);
-                        append(file, arg(argv, &i, argc));
+                        const char *file = next_arg(argv, &i, argc);
+                        append(file, next_arg(argv, &i, argc));
                 } else if (strcmp(a, "touch") == 0)
-                        append(arg(argv, &i, argc), "");
+                        append(next_arg(argv, &i, argc), "");
                 else if (strcmp(a, "require") == 0) {
-                        const char *file = arg(argv, &i, argc);
+                        const char *file = next_arg(argv, &i, argc);
                         if (access(file, F_OK) < 0) {
                                 fprintf(stderr, "group-service: %s does not exist\n", file);
                                 return 3;
                         }
                 } else if (strcmp(a, "await") == 0) {
-                        const char *file = arg(argv, &i, argc);
+                        const char *file = next_arg(argv, &i, argc);
                         int n = 0;
                         while (access(file, F_OK) < 0) {
                                 if (++n > 3000) {
@@ -153,8 +127,8 @@ int main(int argc, char **argv) {
                                 sleep_ms(10);
                         }
                 } else if (strcmp(a, "connect-unix") == 0 || strcmp(a, "connect-tcp") == 0) {
-                        const char *where = arg(argv, &i, argc);
-                        int fd = a[8] == 'u' ? unix_socket(where, false) : tcp_socket(atoi(where), false);
+                        const char *where = next_arg(argv, &i, argc);
+                        int fd = a[8] == 'u' ? unix_socket(where, false) : tcp_connect(atoi(where));
                         if (fd < 0) {
                                 fprintf(stderr, "group-service: cannot connect to %s: %s\n", where,
                                         strerror(errno));
@@ -162,61 +136,37 @@ int main(int argc, char **argv) {
                         }
                         close(fd);
                 } else if (strcmp(a, "unix") == 0)
-                        (void) unix_socket(arg(argv, &i, argc), true);
+                        (void) unix_socket(next_arg(argv, &i, argc), true);
                 else if (strcmp(a, "tcp") == 0)
-                        (void) tcp_socket(atoi(arg(argv, &i, argc)), true);
+                        (void) tcp_listen(atoi(next_arg(argv, &i, argc)));
                 else if (strcmp(a, "http") == 0)
-                        serve_http(tcp_socket(atoi(arg(argv, &i, argc)), true));
-                else if (strcmp(a, "notify") == 0) {
-                        const char *text = arg(argv, &i, argc), *path = getenv("NOTIFY_SOCKET");
-                        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-                        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                        if (!path || fd < 0)
-                                die("notify");
-                        strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
-                        if (sa.sun_path[0] == '@')
-                                sa.sun_path[0] = '\0';
-                        if (sendto(fd, text, strlen(text), 0, (struct sockaddr *) &sa,
-                                   (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path))) < 0)
-                                die("sendto");
-                        close(fd);
-                } else if (strcmp(a, "pidfile") == 0) {
-                        char pid[32];
-                        const char *file = arg(argv, &i, argc);
-                        char tmp[4096];
-                        snprintf(pid, sizeof pid, "%d", (int) getpid());
-                        snprintf(tmp, sizeof tmp, "%s.tmp", file);
-                        (void) unlink(tmp);
-                        append(tmp, pid);
-                        if (rename(tmp, file) < 0)
-                                die("rename");
-                } else if (strcmp(a, "child") == 0) {
-                        const char *file = arg(argv, &i, argc);
+                        serve_http(tcp_listen(atoi(next_arg(argv, &i, argc))));
+                else if (strcmp(a, "notify") == 0)
+                        notify_send(next_arg(argv, &i, argc));
+                else if (strcmp(a, "pidfile") == 0)
+                        write_pid_file(next_arg(argv, &i, argc), getpid());
+                else if (strcmp(a, "child") == 0) {
+                        const char *file = next_arg(argv, &i, argc);
                         pid_t pid = fork();
                         if (pid < 0)
                                 die("fork");
                         if (pid == 0) {
-                                char s[32], tmp[4096];
                                 signal(SIGTERM, SIG_DFL);
-                                snprintf(s, sizeof s, "%d", (int) getpid());
-                                snprintf(tmp, sizeof tmp, "%s.tmp", file);
-                                append(tmp, s);
-                                if (rename(tmp, file) < 0)
-                                        die("rename");
+                                write_pid_file(file, getpid());
                                 for (;;)
                                         pause();
                         }
                 } else if (strcmp(a, "on-term") == 0) {
-                        const char *file = arg(argv, &i, argc);
-                        snprintf(term_text, sizeof term_text, "%s\n", arg(argv, &i, argc));
+                        const char *file = next_arg(argv, &i, argc);
+                        snprintf(term_text, sizeof term_text, "%s\n", next_arg(argv, &i, argc));
                         term_fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
                         if (term_fd < 0)
                                 die("open");
                         signal(SIGTERM, on_term);
                 } else if (strcmp(a, "sleep-ms") == 0)
-                        sleep_ms(atol(arg(argv, &i, argc)));
+                        sleep_ms(atol(next_arg(argv, &i, argc)));
                 else if (strcmp(a, "exit") == 0)
-                        return atoi(arg(argv, &i, argc));
+                        return atoi(next_arg(argv, &i, argc));
                 else if (strcmp(a, "pause") == 0)
                         for (;;)
                                 pause();

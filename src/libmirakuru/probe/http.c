@@ -50,7 +50,7 @@ typedef struct HttpSocket {
 typedef struct HttpProbe {
         Probe probe;
         /* Configuration. */
-        char *url_given;   /* as the caller wrote it, for messages */
+        char *url_given;   /* as the caller wrote it, less any password, for messages */
         char *url;         /* what curl gets (http+unix:// rewritten) */
         char *unix_socket;
         char *method;
@@ -496,6 +496,26 @@ static int http_validate_url(MkExecutor *e, const char *url) {
         return r;
 }
 
+/* URL with the user information's password replaced by "***": status and
+ * error messages end up in CI logs. */
+static char *url_without_password(const char *url) {
+        const char *start = strstr(url, "://"), *at, *colon;
+        char *s;
+
+        if (!start)
+                return strdup(url);
+        start += 3;
+        at = start + strcspn(start, "@/?#");
+        if (*at != '@')
+                return strdup(url);
+        colon = memchr(start, ':', (size_t) (at - start));
+        if (!colon)
+                return strdup(url);
+        if (asprintf(&s, "%.*s:***%s", (int) (colon - url), url, at) < 0)
+                return NULL;
+        return s;
+}
+
 static bool method_is_valid(const char *m) {
         if (!*m)
                 return false;
@@ -593,7 +613,8 @@ int mk_executor_add_http_probe(MkExecutor *e, const MkHttpProbe *probe) {
         if (r < 0)
                 return r;
 
-        if (strdup_or_null(probe->url, &h->url_given) < 0 || strdup_or_null(method, &h->method) < 0 ||
+        h->url_given = url_without_password(probe->url);
+        if (!h->url_given || strdup_or_null(method, &h->method) < 0 ||
             strdup_or_null(probe->body, &h->body) < 0 || strdup_or_null(status, &h->status_pattern) < 0)
                 return -ENOMEM;
         if (probe->headers) {

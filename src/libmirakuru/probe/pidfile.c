@@ -6,7 +6,6 @@
  * Symbolic links are not followed (O_NOFOLLOW) and directories refused. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dir-watch.h"
 #include "executor-private.h"
 #include "probe.h"
 
@@ -24,12 +24,8 @@
 typedef struct PidFileProbe {
         Probe probe;
         char *path;
-        char *directory;
-        char *base;
         bool check_pid;
-        int inotify_fd; /* kept from the first start until done(), see pidfile_cancel() */
-        int watch;      /* 0: none */
-        sd_event_source *inotify_source;
+        DirWatch dir;
         sd_event_source *retry; /* only while the directory does not exist */
         unsigned n_retries;
 } PidFileProbe;
@@ -148,24 +144,10 @@ static void pidfile_check(PidFileProbe *f) {
         probe_passed(&f->probe);
 }
 
-static int on_inotify(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+static int on_inotify(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
         PidFileProbe *f = userdata;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        bool ours = false;
 
-        for (;;) {
-                ssize_t n = read(fd, buf, sizeof buf);
-                if (n <= 0)
-                        break;
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *ev = (const struct inotify_event *) p;
-                        if ((ev->mask & IN_Q_OVERFLOW) ||
-                            (ev->len > 0 && strcmp(ev->name, f->base) == 0))
-                                ours = true;
-                        p += sizeof *ev + ev->len;
-                }
-        }
-        if (ours && !f->probe.passed)
+        if (dir_watch_read(&f->dir) && !f->probe.passed)
                 pidfile_check(f);
         return 0;
 }
@@ -177,7 +159,7 @@ static int on_retry(sd_event_source *s _unused_, uint64_t usec _unused_, void *u
         int r = watch_directory(f);
 
         if (r < 0)
-                probe_failed(&f->probe, r, "cannot watch %s: %s", f->directory, strerror(-r));
+                probe_failed(&f->probe, r, "cannot watch %s: %s", f->dir.directory, strerror(-r));
         return 0;
 }
 
@@ -188,21 +170,17 @@ static int watch_directory(PidFileProbe *f) {
         Probe *p = &f->probe;
         int r;
 
-        f->watch = inotify_add_watch(f->inotify_fd, f->directory, WATCH_MASK | IN_ONLYDIR);
-        if (f->watch < 0) {
-                r = -errno;
-                f->watch = 0;
-                if (r != -ENOENT)
-                        return r;
-                probe_set_status(p, "directory %s does not exist yet", f->directory);
+        r = dir_watch_add(&f->dir, WATCH_MASK);
+        if (r == -ENOENT) {
+                probe_set_status(p, "directory %s does not exist yet", f->dir.directory);
                 return probe_arm_timer(p, &f->retry, probe_retry_delay(p, f->n_retries++), on_retry);
         }
+        if (r < 0)
+                return r;
         f->retry = sd_event_source_disable_unref(f->retry);
-        if (!f->inotify_source) {
-                r = probe_add_io(p, &f->inotify_source, f->inotify_fd, EPOLLIN, on_inotify);
-                if (r < 0)
-                        return r;
-        }
+        r = dir_watch_attach(&f->dir, p, on_inotify);
+        if (r < 0)
+                return r;
         /* The watch is in place: look once for a file written before it. */
         pidfile_check(f);
         return 0;
@@ -213,38 +191,28 @@ static int pidfile_start(Probe *p) {
         int r;
 
         f->n_retries = 0;
-        if (f->inotify_fd < 0) {
-                f->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-                if (f->inotify_fd < 0)
-                        return -errno;
-        }
+        r = dir_watch_open(&f->dir);
+        if (r < 0)
+                return r;
         r = watch_directory(f);
         if (r < 0)
-                probe_failed(p, r, "cannot watch %s: %s", f->directory, strerror(-r));
+                probe_failed(p, r, "cannot watch %s: %s", f->dir.directory, strerror(-r));
         return 0;
 }
 
 static void pidfile_cancel(Probe *p) {
         PidFileProbe *f = (PidFileProbe *) p;
 
-        f->inotify_source = sd_event_source_disable_unref(f->inotify_source);
+        dir_watch_stop(&f->dir); /* keeps the inotify fd: see there */
         f->retry = sd_event_source_disable_unref(f->retry);
-        /* Only the watch goes here; the fd stays until done(): close() of an
-         * inotify fd waits for an SRCU grace period in the kernel (several
-         * ms, measured by bench/), which would delay the ready report. */
-        if (f->watch > 0)
-                (void) inotify_rm_watch(f->inotify_fd, f->watch);
-        f->watch = 0;
 }
 
 static void pidfile_done(Probe *p) {
         PidFileProbe *f = (PidFileProbe *) p;
 
         pidfile_cancel(p);
-        f->inotify_fd = safe_close(f->inotify_fd);
+        dir_watch_done(&f->dir);
         free(f->path);
-        free(f->directory);
-        free(f->base);
 }
 
 static const ProbeOps pidfile_ops = {
@@ -256,7 +224,6 @@ static const ProbeOps pidfile_ops = {
 };
 
 int mk_executor_add_pid_file_probe(MkExecutor *e, const char *path, bool check_pid) {
-        _cleanup_free_ char *d = NULL, *b = NULL;
         PidFileProbe *f;
         int r;
 
@@ -266,19 +233,12 @@ int mk_executor_add_pid_file_probe(MkExecutor *e, const char *path, bool check_p
                 executor_set_error(e, "pid file probe: want the path of a file");
                 return -EINVAL;
         }
-        d = strdup(path);
-        b = strdup(path);
-        if (!d || !b)
-                return -ENOMEM;
         f = (PidFileProbe *) probe_alloc(&pidfile_ops);
         if (!f)
                 return -ENOMEM;
-        f->inotify_fd = -EBADF;
         f->check_pid = check_pid;
         f->path = strdup(path);
-        f->directory = strdup(dirname(d));
-        f->base = strdup(basename(b));
-        if (!f->path || !f->directory || !f->base) {
+        if (dir_watch_init(&f->dir, path) < 0 || !f->path) {
                 probe_free(&f->probe);
                 return -ENOMEM;
         }

@@ -4,13 +4,13 @@
  * path appears; a path that exists but refuses (bound, not yet listening,
  * or a stale socket file) is retried on a backing-off timer. */
 #include <errno.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "dir-watch.h"
 #include "executor-private.h"
 #include "probe.h"
 #include "util/socket-owner.h"
@@ -20,11 +20,7 @@
 typedef struct UnixProbe {
         Probe probe;
         char *path;
-        char *directory;
-        char *base;
-        int inotify_fd; /* kept from the first start until done(), see unix_cancel() */
-        int watch;      /* 0: none */
-        sd_event_source *inotify_source;
+        DirWatch dir;
         sd_event_source *retry;
         unsigned n_retries;
 } UnixProbe;
@@ -60,23 +56,20 @@ static void schedule_retry(UnixProbe *u) {
 /* Watches the directory if it exists; without it, unix_try() retries on
  * the back-off (and calls this again each time). */
 static int watch_directory(UnixProbe *u) {
-        if (u->inotify_source)
+        if (u->dir.source)
                 return 0;
-        u->watch = inotify_add_watch(u->inotify_fd, u->directory, WATCH_MASK | IN_ONLYDIR);
-        if (u->watch < 0) {
-                u->watch = 0;
+        if (dir_watch_add(&u->dir, WATCH_MASK) < 0)
                 return 0;
-        }
-        return probe_add_io(&u->probe, &u->inotify_source, u->inotify_fd, EPOLLIN, on_inotify);
+        return dir_watch_attach(&u->dir, &u->probe, on_inotify);
 }
 
 static void unix_try(UnixProbe *u) {
         int r;
 
-        if (!u->inotify_source) {
+        if (!u->dir.source) {
                 r = watch_directory(u);
                 if (r < 0) {
-                        probe_failed(&u->probe, r, "cannot watch %s: %s", u->directory, strerror(-r));
+                        probe_failed(&u->probe, r, "cannot watch %s: %s", u->dir.directory, strerror(-r));
                         return;
                 }
         }
@@ -87,7 +80,7 @@ static void unix_try(UnixProbe *u) {
                 probe_passed(&u->probe);
                 return;
         }
-        if (r == -ENOENT && u->inotify_source) {
+        if (r == -ENOENT && u->dir.source) {
                 /* inotify tells when it appears. */
                 probe_set_status(&u->probe, "%s does not exist yet", u->path);
                 return;
@@ -100,30 +93,16 @@ static void unix_try(UnixProbe *u) {
                 probe_set_status(&u->probe, "%s: %s", u->path, strerror(-r));
         if (r == -ENOTSOCK || r == -EACCES || r == -EPROTOTYPE) {
                 /* Not a socket (yet?): a change in the directory brings us back. */
-                if (u->inotify_source)
+                if (u->dir.source)
                         return;
         }
         schedule_retry(u);
 }
 
-static int on_inotify(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+static int on_inotify(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
         UnixProbe *u = userdata;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        bool ours = false;
 
-        for (;;) {
-                ssize_t n = read(fd, buf, sizeof buf);
-                if (n <= 0)
-                        break;
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *ev = (const struct inotify_event *) p;
-                        if ((ev->mask & IN_Q_OVERFLOW) ||
-                            (ev->len > 0 && strcmp(ev->name, u->base) == 0))
-                                ours = true;
-                        p += sizeof *ev + ev->len;
-                }
-        }
-        if (ours && !u->probe.passed) {
+        if (dir_watch_read(&u->dir) && !u->probe.passed) {
                 u->retry = sd_event_source_disable_unref(u->retry);
                 unix_try(u);
         }
@@ -135,11 +114,9 @@ static int unix_start(Probe *p) {
         int r;
 
         u->n_retries = 0;
-        if (u->inotify_fd < 0) {
-                u->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-                if (u->inotify_fd < 0)
-                        return -errno;
-        }
+        r = dir_watch_open(&u->dir);
+        if (r < 0)
+                return r;
         r = watch_directory(u);
         if (r < 0)
                 return r;
@@ -151,13 +128,7 @@ static int unix_start(Probe *p) {
 static void unix_cancel(Probe *p) {
         UnixProbe *u = (UnixProbe *) p;
 
-        u->inotify_source = sd_event_source_disable_unref(u->inotify_source);
-        /* Only the watch goes here; the fd stays until done(): close() of an
-         * inotify fd waits for an SRCU grace period in the kernel (several
-         * ms, measured by bench/), which would delay the ready report. */
-        if (u->watch > 0)
-                (void) inotify_rm_watch(u->inotify_fd, u->watch);
-        u->watch = 0;
+        dir_watch_stop(&u->dir); /* keeps the inotify fd: see there */
         u->retry = sd_event_source_disable_unref(u->retry);
 }
 
@@ -178,10 +149,8 @@ static void unix_done(Probe *p) {
         UnixProbe *u = (UnixProbe *) p;
 
         unix_cancel(p);
-        u->inotify_fd = safe_close(u->inotify_fd);
+        dir_watch_done(&u->dir);
         free(u->path);
-        free(u->directory);
-        free(u->base);
 }
 
 static const ProbeOps unix_ops = {
@@ -195,7 +164,6 @@ static const ProbeOps unix_ops = {
 
 int mk_executor_add_unix_probe(MkExecutor *e, const char *path) {
         struct sockaddr_un sa;
-        _cleanup_free_ char *d = NULL, *b = NULL;
         UnixProbe *u;
         int r;
 
@@ -210,18 +178,11 @@ int mk_executor_add_unix_probe(MkExecutor *e, const char *path) {
                                    path, sizeof sa.sun_path - 1);
                 return -EINVAL;
         }
-        d = strdup(path);
-        b = strdup(path);
-        if (!d || !b)
-                return -ENOMEM;
         u = (UnixProbe *) probe_alloc(&unix_ops);
         if (!u)
                 return -ENOMEM;
-        u->inotify_fd = -EBADF;
         u->path = strdup(path);
-        u->directory = strdup(dirname(d));
-        u->base = strdup(basename(b));
-        if (!u->path || !u->directory || !u->base) {
+        if (dir_watch_init(&u->dir, path) < 0 || !u->path) {
                 probe_free(&u->probe);
                 return -ENOMEM;
         }

@@ -15,6 +15,28 @@
 
 extern char **environ;
 
+char *cli_dir;
+const char *cli_helper;
+
+int cli_setup(void **state) {
+        cli_dir = test_make_temp_dir();
+        cli_helper = test_helper("cli-service");
+        return 0;
+}
+
+int cli_teardown(void **state) {
+        test_rm_rf(cli_dir);
+        free(cli_dir);
+        cli_dir = NULL;
+        return 0;
+}
+
+char *cli_path_in_dir(const char *name) {
+        char *p = test_path_in(cli_dir, name);
+        unlink(p);
+        return p;
+}
+
 void cli_spawn(CliRun *r, const char *dir, const char *const *env, const char *const *args) {
         static unsigned counter;
         size_t n_args = 0, n_env = 0, n_ours = 0;

@@ -14,33 +14,11 @@
 
 #include "cli-test.h"
 
-static char *dir;
-static const char *helper;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        helper = test_helper("cli-service");
-        return 0;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
-static char *path_in_dir(const char *name) {
-        char *p;
-        assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-        unlink(p);
-        return p;
-}
-
 static void test_exited_before_ready(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, dir, NULL,
-                                 ARGS("--output", "never", "--", helper, "out", "some last words", "exit", "1")),
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
+                                 ARGS("--output", "never", "--", cli_helper, "out", "some last words", "exit", "1")),
                          3);
         assert_non_null(strstr(r.err, "before it was ready"));
         assert_non_null(strstr(r.err, "some last words"));
@@ -50,7 +28,7 @@ static void test_exited_before_ready(void **state) {
 static void test_pre_check(void **state) {
         struct sockaddr_in sa = { .sin_family = AF_INET };
         socklen_t len = sizeof sa;
-        char *marker = path_in_dir("started"), address[64];
+        char *marker = cli_path_in_dir("started"), address[64];
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         CliRun r;
 
@@ -62,17 +40,17 @@ static void test_pre_check(void **state) {
         assert_int_equal(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
         snprintf(address, sizeof address, "127.0.0.1:%u", ntohs(sa.sin_port));
 
-        assert_int_equal(cli_run(&r, dir, NULL,
-                                 ARGS("--tcp", address, "--", helper, "pidfile", marker, "pause")),
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
+                                 ARGS("--tcp", address, "--", cli_helper, "pidfile", marker, "pause")),
                          4);
         assert_non_null(strstr(r.err, "already answers"));
         assert_int_equal(access(marker, F_OK), -1);
         cli_run_done(&r);
 
         /* --no-pre-check: started, and ready at once. */
-        assert_int_equal(cli_run(&r, dir, NULL,
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
                                  ARGS("--no-pre-check", "--tcp", address, "--output", "^started$", "--then", "true",
-                                      "--", helper, "pidfile", marker, "out", "started", "pause")),
+                                      "--", cli_helper, "pidfile", marker, "out", "started", "pause")),
                          0);
         assert_int_equal(access(marker, F_OK), 0);
         cli_run_done(&r);
@@ -81,11 +59,11 @@ static void test_pre_check(void **state) {
 }
 
 static void test_deadline(void **state) {
-        char *pid_file = path_in_dir("service.pid"), *child_file = path_in_dir("child.pid");
+        char *pid_file = cli_path_in_dir("service.pid"), *child_file = cli_path_in_dir("child.pid");
         CliRun r;
 
-        assert_int_equal(cli_run(&r, dir, NULL,
-                                 ARGS("--timeout", "0.5", "--output", "never", "--", helper, "pidfile", pid_file,
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
+                                 ARGS("--timeout", "0.5", "--output", "never", "--", cli_helper, "pidfile", pid_file,
                                       "child", child_file, "pause")),
                          124);
         assert_non_null(strstr(r.err, "timed out"));
@@ -97,18 +75,18 @@ static void test_deadline(void **state) {
 }
 
 static void test_not_executable(void **state) {
-        char *file = path_in_dir("not-executable");
+        char *file = cli_path_in_dir("not-executable");
         int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         CliRun r;
 
         assert_true(fd >= 0);
         assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
         close(fd);
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("--", file)), 126);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--", file)), 126);
         assert_int_equal(cli_count_lines(r.err), 1);
         cli_run_done(&r);
         /* A directory is not executable either. */
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("--", dir)), 126);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--", cli_dir)), 126);
         cli_run_done(&r);
         free(file);
 }
@@ -116,11 +94,11 @@ static void test_not_executable(void **state) {
 static void test_not_found(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("--", "/nonexistent/command")), 127);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--", "/nonexistent/command")), 127);
         assert_non_null(strstr(r.err, "/nonexistent/command"));
         assert_int_equal(cli_count_lines(r.err), 1);
         cli_run_done(&r);
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("mirakuru-no-such-command-here")), 127);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("mirakuru-no-such-command-here")), 127);
         cli_run_done(&r);
 }
 
@@ -132,5 +110,5 @@ int main(void) {
                 cmocka_unit_test(test_not_executable),
                 cmocka_unit_test(test_not_found),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
 }

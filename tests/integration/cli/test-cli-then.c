@@ -10,34 +10,12 @@
 
 #include "cli-test.h"
 
-static char *dir;
-static const char *helper;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        helper = test_helper("cli-service");
-        return 0;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
-static char *path_in_dir(const char *name) {
-        char *p;
-        assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-        unlink(p);
-        return p;
-}
-
 static void test_then_status(void **state) {
-        char *pid_file = path_in_dir("service.pid"), *child_file = path_in_dir("child.pid");
+        char *pid_file = cli_path_in_dir("service.pid"), *child_file = cli_path_in_dir("child.pid");
         CliRun r;
 
-        assert_int_equal(cli_run(&r, dir, NULL,
-                                 ARGS("--output", "^ready$", "--then", "exit 7", "--", helper, "pidfile", pid_file,
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
+                                 ARGS("--output", "^ready$", "--then", "exit 7", "--", cli_helper, "pidfile", pid_file,
                                       "child", child_file, "out", "ready", "pause")),
                          7);
         /* Both processes were up (ready after the line), and are gone. */
@@ -53,21 +31,23 @@ static void test_then_status(void **state) {
 static void test_then_killed_by_signal(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("--then", "kill -TERM $$", "--", helper, "pause")), 128 + SIGTERM);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--then", "kill -TERM $$", "--", cli_helper, "pause")),
+                         128 + SIGTERM);
         cli_run_done(&r);
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("--then", "true", "--", helper, "pause")), 0);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--then", "true", "--", cli_helper, "pause")), 0);
         cli_run_done(&r);
 }
 
 static void test_then_environment(void **state) {
-        char *pid_file = path_in_dir("service.pid"), *env_file = path_in_dir("then.env"), *cmd, *expect, *got;
+        char *pid_file = cli_path_in_dir("service.pid"), *env_file = cli_path_in_dir("then.env"), *cmd, *expect, *got;
         CliRun r;
 
-        assert_true(asprintf(&cmd, "echo \"pid=$MIRAKURU_PID name=$MIRAKURU_NAME port=${MIRAKURU_LISTEN_PORT-unset}\" > %s",
+        assert_true(asprintf(&cmd,
+                             "echo \"pid=$MIRAKURU_PID name=$MIRAKURU_NAME port=${MIRAKURU_LISTEN_PORT-unset}\" > %s",
                              env_file) > 0);
-        assert_int_equal(cli_run(&r, dir, NULL,
-                                 ARGS("--name", "web", "--output", "^ready$", "--then", cmd, "--", helper, "pidfile",
-                                      pid_file, "out", "ready", "pause")),
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
+                                 ARGS("--name", "web", "--output", "^ready$", "--then", cmd, "--", cli_helper,
+                                      "pidfile", pid_file, "out", "ready", "pause")),
                          0);
         assert_true(asprintf(&expect, "pid=%d name=web port=unset\n", (int) cli_pid_from(pid_file)) > 0);
         got = test_read_file(env_file);
@@ -82,25 +62,25 @@ static void test_then_environment(void **state) {
 }
 
 static void test_then_listen(void **state) {
-        char *cmd, *sock = path_in_dir("activated.sock"), *cmd2;
+        char *cmd, *sock = cli_path_in_dir("activated.sock"), *cmd2;
         CliRun r;
 
         /* Port 0: the command learns the chosen port and can connect there. */
         assert_true(asprintf(&cmd, "[ \"${MIRAKURU_LISTEN_PORT:-0}\" != 0 ] && "
                                    "[ \"$MIRAKURU_LISTEN_PORTS\" = \"$MIRAKURU_LISTEN_PORT\" ] && "
                                    "%s connect \"$MIRAKURU_LISTEN_PORT\"",
-                             helper) > 0);
-        assert_int_equal(cli_run(&r, dir, NULL,
-                                 ARGS("--listen", "127.0.0.1:0", "--output", "^LISTEN_FDS", "--then", cmd, "--", helper,
-                                      "listen-fds", "pause")),
+                             cli_helper) > 0);
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
+                                 ARGS("--listen", "127.0.0.1:0", "--output", "^LISTEN_FDS", "--then", cmd, "--",
+                                      cli_helper, "listen-fds", "pause")),
                          0);
         assert_non_null(strstr(r.out, "LISTEN_FDS=1 LISTEN_PID=ours\n"));
         cli_run_done(&r);
 
         assert_true(asprintf(&cmd2, "test -S %s", sock) > 0);
-        assert_int_equal(cli_run(&r, dir, NULL,
-                                 ARGS("--listen-unix", sock, "--output", "^LISTEN_FDS", "--then", cmd2, "--", helper,
-                                      "listen-fds", "pause")),
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
+                                 ARGS("--listen-unix", sock, "--output", "^LISTEN_FDS", "--then", cmd2, "--",
+                                      cli_helper, "listen-fds", "pause")),
                          0);
         assert_non_null(strstr(r.out, "LISTEN_FDS=1 LISTEN_PID=ours\n"));
         cli_run_done(&r);
@@ -118,20 +98,20 @@ static void test_then_service_dies(void **state) {
         const char *cmd = "kill -KILL $MIRAKURU_PID; i=0; "
                           "while ! grep -q 'while the --then command was running' /proc/$PPID/fd/2; do "
                           "  i=$((i+1)); [ $i -gt 1200 ] && exit 9; sleep 0.05; done; exit 5";
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("--then", cmd, "--", helper, "pause")), 5);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--then", cmd, "--", cli_helper, "pause")), 5);
         assert_non_null(strstr(r.err, "cli-service was killed by SIGKILL while the --then command was running"));
         cli_run_done(&r);
 }
 
 static void test_then_teardown_trouble(void **state) {
-        char *pid_file = path_in_dir("stubborn.pid");
+        char *pid_file = cli_path_in_dir("stubborn.pid");
         CliRun r;
 
         /* A service that ignores SIGTERM has to be killed: said on stderr,
          * the status stays the command's. */
-        assert_int_equal(cli_run(&r, dir, NULL,
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
                                  ARGS("--stop-timeout", "0.2", "--output", "^armed$", "--then", "exit 0", "--",
-                                      helper, "ignore", "15", "pidfile", pid_file, "out", "armed", "pause")),
+                                      cli_helper, "ignore", "15", "pidfile", pid_file, "out", "armed", "pause")),
                          0);
         assert_non_null(strstr(r.err, "had to be killed"));
         /* Leak forensics: the process that needed the kill signal, by pid and command line. */
@@ -143,9 +123,9 @@ static void test_then_teardown_trouble(void **state) {
         cli_run_done(&r);
 
         /* --quiet: no warnings. */
-        assert_int_equal(cli_run(&r, dir, NULL,
+        assert_int_equal(cli_run(&r, cli_dir, NULL,
                                  ARGS("--quiet", "--stop-timeout", "0.2", "--output", "^armed$", "--then", "exit 3",
-                                      "--", helper, "ignore", "15", "out", "armed", "pause")),
+                                      "--", cli_helper, "ignore", "15", "out", "armed", "pause")),
                          3);
         assert_string_equal(r.err, "");
         cli_run_done(&r);
@@ -153,15 +133,16 @@ static void test_then_teardown_trouble(void **state) {
 }
 
 static void test_then_signal_forwarded(void **state) {
-        char *pid_file = path_in_dir("then.pid"), *service_pid = path_in_dir("svc.pid"), *cmd;
+        char *pid_file = cli_path_in_dir("then.pid"), *service_pid = cli_path_in_dir("svc.pid"), *cmd;
         CliRun r;
 
         /* SIGTERM to us while the command runs: passed on to the command,
          * whose status (143) is ours; the service is torn down. */
         assert_true(asprintf(&cmd, "echo $$ > %s.tmp && mv %s.tmp %s; exec %s pause", pid_file, pid_file,
-                             pid_file, helper) > 0);
-        cli_spawn(&r, dir, NULL, ARGS("--output", "^ready$", "--then", cmd, "--", helper, "pidfile", service_pid, "out",
-                                      "ready", "pause"));
+                             pid_file, cli_helper) > 0);
+        cli_spawn(&r, cli_dir, NULL,
+                  ARGS("--output", "^ready$", "--then", cmd, "--", cli_helper, "pidfile", service_pid, "out", "ready",
+                       "pause"));
         cli_pid_from(pid_file);
         assert_int_equal(kill(r.pid, SIGTERM), 0);
         assert_int_equal(cli_wait(&r), 128 + SIGTERM);
@@ -182,5 +163,5 @@ int main(void) {
                 cmocka_unit_test(test_then_teardown_trouble),
                 cmocka_unit_test(test_then_signal_forwarded),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
 }

@@ -9,21 +9,6 @@
 
 #include "cli-test.h"
 
-static char *dir;
-static const char *helper;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        helper = test_helper("cli-service");
-        return 0;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
 static void test_help(void **state) {
         CliRun r;
         /* Every name of the contract in issue 5. */
@@ -38,7 +23,7 @@ static void test_help(void **state) {
         };
         static const char *const statuses[] = { "  2 ", "  3 ", "  4 ", "  124 ", "  125 ", "  126 ", "  127 " };
 
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("--help")), 0);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--help")), 0);
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
                 if (!strstr(r.out, names[i]))
                         fail_msg("--help does not mention '%s'", names[i]);
@@ -52,7 +37,7 @@ static void test_help(void **state) {
 static void test_version(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, dir, NULL, ARGS("--version")), 0);
+        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--version")), 0);
         assert_true(strncmp(r.out, "mirakuru-run ", 13) == 0);
         assert_int_equal(cli_count_lines(r.out), 1);
         cli_run_done(&r);
@@ -66,21 +51,21 @@ static void expect_usage_error(const char *const *args, const char *expect) {
         size_t n = 0;
         CliRun r;
 
-        assert_true(asprintf(&marker, "%s/started", dir) > 0);
+        assert_true(asprintf(&marker, "%s/started", cli_dir) > 0);
         unlink(marker);
         for (; args[n]; n++)
                 argv[n] = args[n];
         argv[n] = NULL;
         /* A service for the argument lists that end in "--". */
         if (n > 0 && strcmp(argv[n - 1], "--") == 0) {
-                argv[n++] = helper;
+                argv[n++] = cli_helper;
                 argv[n++] = "pidfile";
                 argv[n++] = marker;
                 argv[n++] = "pause";
                 argv[n] = NULL;
         }
 
-        cli_run(&r, dir, NULL, argv);
+        cli_run(&r, cli_dir, NULL, argv);
         if (r.status != 2 || cli_count_lines(r.err) != 1 || !strstr(r.err, expect))
                 fail_msg("%s ...: want exit 2 and one line with '%s', got %d and '%s'", args[0],
                          expect, r.status, r.err);
@@ -183,5 +168,5 @@ int main(void) {
                 cmocka_unit_test(test_no_command),
                 cmocka_unit_test(test_other_bad_input),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
 }

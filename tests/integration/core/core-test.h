@@ -65,24 +65,4 @@ static inline char *output_of(MkExecutor *e, MkStream stream) {
         return s;
 }
 
-/* Asserts that NEEDLE occurs in HAYSTACK, printing both if not. */
-#define assert_contains(haystack, needle)                                              \
-        do {                                                                           \
-                const char *_h = (haystack), *_n = (needle);                           \
-                if (!_h || !strstr(_h, _n)) {                                          \
-                        fprintf(stderr, "expected to find \"%s\" in \"%s\"\n", _n,      \
-                                _h ?: "(null)");                                       \
-                        fail();                                                        \
-                }                                                                      \
-        } while (0)
-
-#define assert_not_contains(haystack, needle)                                          \
-        do {                                                                           \
-                const char *_h = (haystack), *_n = (needle);                           \
-                if (_h && strstr(_h, _n)) {                                            \
-                        fprintf(stderr, "did not expect \"%s\" in \"%s\"\n", _n, _h);   \
-                        fail();                                                        \
-                }                                                                      \
-        } while (0)
-
 #define WAIT_USEC (30 * MK_USEC_PER_SEC)

@@ -22,22 +22,6 @@ static inline void group_test_freep(void *p) {
 
 #define WAIT_USEC (30 * MK_USEC_PER_SEC)
 
-#define assert_contains(haystack, needle)                                              \
-        do {                                                                           \
-                const char *_h = (haystack), *_n = (needle);                           \
-                if (!_h || !strstr(_h, _n)) {                                          \
-                        fprintf(stderr, "expected to find \"%s\" in \"%s\"\n", _n,      \
-                                _h ?: "(null)");                                       \
-                        fail();                                                        \
-                }                                                                      \
-        } while (0)
-
-/* "DIR/NAME", malloc'd. */
-static inline char *path_in(const char *dir, const char *name) {
-        char *s = NULL;
-        assert_true(asprintf(&s, "%s/%s", dir, name) > 0);
-        return s;
-}
 
 /* An executor running group-service with the given actions (NULL-terminated). */
 static inline MkExecutor *gservice(const char *first, ...) {

@@ -33,7 +33,7 @@ static int teardown(void **state) {
 /* Writes DIR/compose.yaml from a format where every "@" is replaced by the
  * temp dir and every "$S" by the helper's path; returns its path. */
 static char *write_compose(const char *name, const char *text) {
-        char *path = path_in(dir, name);
+        char *path = test_path_in(dir, name);
         FILE *f = fopen(path, "we");
 
         assert_non_null(f);
@@ -51,7 +51,7 @@ static char *write_compose(const char *name, const char *text) {
 }
 
 static void assert_gone(const char *name) {
-        _cleanup_str_ char *file = path_in(dir, name);
+        _cleanup_str_ char *file = test_path_in(dir, name);
         pid_t pid = test_read_pid_file(file);
         assert_true(pid > 0);
         assert_true(test_wait_pid_gone(pid, 0));
@@ -99,8 +99,8 @@ static char *four_service_file(void) {
 }
 
 static void test_four_services_then(void **state) {
-        _cleanup_str_ char *file = four_service_file(), *then = NULL, *order = path_in(dir, "stop-order");
-        _cleanup_str_ char *then_out = path_in(dir, "then.out");
+        _cleanup_str_ char *file = four_service_file(), *then = NULL, *order = test_path_in(dir, "stop-order");
+        _cleanup_str_ char *then_out = test_path_in(dir, "then.out");
         CliRun r;
 
         assert_true(asprintf(&then, "cat %s/db.pid > %s && test -e %s/migrated", dir, then_out, dir) > 0);
@@ -133,7 +133,7 @@ static void test_four_services_then(void **state) {
 
 /* Foreground: ready, then SIGTERM stops all in reverse order; exit 0. */
 static void test_four_services_foreground_signal(void **state) {
-        _cleanup_str_ char *file = four_service_file(), *order = path_in(dir, "stop-order");
+        _cleanup_str_ char *file = four_service_file(), *order = test_path_in(dir, "stop-order");
         CliRun r;
 
         cli_spawn(&r, dir, NULL, ARGS("-f", file));
@@ -169,7 +169,7 @@ static void test_select_services(void **state) {
                 "    command: $S touch @/off.ran out ran pause\n"
                 "    output: ran\n"
                 "    disabled: true\n");
-        _cleanup_str_ char *other = path_in(dir, "other.ran"), *off = path_in(dir, "off.ran");
+        _cleanup_str_ char *other = test_path_in(dir, "other.ran"), *off = test_path_in(dir, "off.ran");
         CliRun r;
 
         (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true", "top"));
@@ -214,7 +214,7 @@ static void test_failing_service(void **state) {
                 "    depends_on:\n"
                 "      cache:\n"
                 "        condition: process_healthy\n");
-        _cleanup_str_ char *app = path_in(dir, "app.ran");
+        _cleanup_str_ char *app = test_path_in(dir, "app.ran");
         CliRun r;
 
         (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true"));
@@ -321,7 +321,7 @@ static void test_cycle_and_unknown_dependency(void **state) {
                 "    depends_on:\n"
                 "      a:\n"
                 "        condition: process_started\n");
-        _cleanup_str_ char *a = path_in(dir, "a.ran");
+        _cleanup_str_ char *a = test_path_in(dir, "a.ran");
         CliRun r;
 
         (void) cli_run(&r, dir, NULL, ARGS("-f", file));
@@ -403,7 +403,7 @@ static void test_process_compose_file(void **state) {
         while ((p = strstr(text, "$${")))
                 memmove(p, p + 1, strlen(p));
         file = write_compose("process-compose.yaml", text);
-        _cleanup_str_ char *env = path_in(dir, "web.env"), *log = path_in(dir, "database.log");
+        _cleanup_str_ char *env = test_path_in(dir, "web.env"), *log = test_path_in(dir, "database.log");
         CliRun r;
 
         (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true"));
@@ -434,7 +434,7 @@ static void test_foreground_service_exits(void **state) {
                 "    depends_on:\n"
                 "      a:\n"
                 "        condition: process_healthy\n");
-        _cleanup_str_ char *go = path_in(dir, "go"), *order = path_in(dir, "stop-order");
+        _cleanup_str_ char *go = test_path_in(dir, "go"), *order = test_path_in(dir, "stop-order");
         CliRun r;
 
         cli_spawn(&r, dir, NULL, ARGS("-f", file));
@@ -470,7 +470,7 @@ static void test_signal_during_start(void **state) {
                 "    depends_on:\n"
                 "      b:\n"
                 "        condition: process_healthy\n");
-        _cleanup_str_ char *bchild = path_in(dir, "b-child.pid"), *c = path_in(dir, "c.ran");
+        _cleanup_str_ char *bchild = test_path_in(dir, "b-child.pid"), *c = test_path_in(dir, "c.ran");
         CliRun r;
 
         cli_spawn(&r, dir, NULL, ARGS("-f", file, "--then", "true"));

@@ -52,25 +52,6 @@ static inline MkExecutor *server(uint64_t timeout, const char *first, ...) {
                 assert_int_equal(_r, (want));                                              \
         } while (0)
 
-#define assert_contains(haystack, needle)                                              \
-        do {                                                                           \
-                const char *_h = (haystack), *_n = (needle);                           \
-                if (!_h || !strstr(_h, _n)) {                                          \
-                        fprintf(stderr, "expected to find \"%s\" in \"%s\"\n", _n,      \
-                                _h ?: "(null)");                                       \
-                        fail();                                                        \
-                }                                                                      \
-        } while (0)
-
-#define assert_not_contains(haystack, needle)                                          \
-        do {                                                                           \
-                const char *_h = (haystack), *_n = (needle);                           \
-                if (_h && strstr(_h, _n)) {                                            \
-                        fprintf(stderr, "did not expect \"%s\" in \"%s\"\n", _n, _h);   \
-                        fail();                                                        \
-                }                                                                      \
-        } while (0)
-
 /* A listening socket on ADDR (127.0.0.1 or ::1) port 0; its port in *RET_PORT. */
 static inline int listen_any(int family, uint16_t *ret_port) {
         struct sockaddr_storage ss = {};
@@ -126,11 +107,5 @@ static inline bool have_ipv6_loopback(void) {
 static inline char *host_port(const char *host, uint16_t port) {
         char *s;
         assert_true(asprintf(&s, "%s:%u", host, port) > 0);
-        return s;
-}
-
-static inline char *path_in(const char *dir, const char *name) {
-        char *s;
-        assert_true(asprintf(&s, "%s/%s", dir, name) > 0);
         return s;
 }

@@ -39,7 +39,7 @@ static int teardown(void **state) {
 
 /* On a 10 ms timer: ready once the service created its file. */
 static void test_custom_timer(void **state) {
-        char *flag = path_in(dir, "flag");
+        char *flag = test_path_in(dir, "flag");
         Check c = { .flag = flag };
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "150", "--touch", flag, NULL);
 
@@ -82,7 +82,7 @@ static void test_custom_error(void **state) {
 }
 
 static void test_custom_timeout(void **state) {
-        char *flag = path_in(dir, "never");
+        char *flag = test_path_in(dir, "never");
         Check c = { .flag = flag };
         MkExecutor *e = server(FAIL_TIMEOUT_USEC, NULL);
 

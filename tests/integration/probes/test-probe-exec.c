@@ -18,7 +18,7 @@ static int teardown(void **state) {
 
 /* The service creates a file after a delay; `test -e FILE` turns true. */
 static void test_exec_passes(void **state) {
-        char *flag = path_in(dir, "flag"), *cmd;
+        char *flag = test_path_in(dir, "flag"), *cmd;
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "150", "--touch", flag, NULL);
 
         assert_true(asprintf(&cmd, "test -e '%s'", flag) > 0);
@@ -44,7 +44,7 @@ static void test_exec_fails_until_deadline(void **state) {
 /* An attempt that hangs is killed after its timeout, and no attempt (nor
  * what it started) survives the failed start. */
 static void test_exec_attempt_timeout(void **state) {
-        char *pids = path_in(dir, "pids"), *cmd;
+        char *pids = test_path_in(dir, "pids"), *cmd;
         MkExecutor *e = server(3 * MK_USEC_PER_SEC, NULL);
 
         assert_true(asprintf(&cmd, "sleep 60 & echo $! >> '%s'; echo $$ >> '%s'; wait", pids, pids) > 0);

@@ -23,7 +23,7 @@ static int add_http(MkExecutor *e, const char *url, const char *unix_socket) {
 
 /* 503 for the first three requests, then 200: retried until ready. */
 static void test_http_503_then_200(void **state) {
-        char *sock = path_in(dir, "a.sock"), *log = path_in(dir, "a.log"), *s;
+        char *sock = test_path_in(dir, "a.sock"), *log = test_path_in(dir, "a.log"), *s;
         /* The library keeps its guard's socket and pidfd from the first start on:
          * count fds after one warm-up run, so only a leak shows. */
         const char *warm_argv[] = { "true", NULL };
@@ -57,7 +57,7 @@ static void test_http_503_then_200(void **state) {
 
 /* Always 503: the start times out and says what it last saw. */
 static void test_http_wrong_status_times_out(void **state) {
-        char *sock = path_in(dir, "b.sock");
+        char *sock = test_path_in(dir, "b.sock");
         MkExecutor *e = helper_executor("probe2-http-server", WRONG_STATUS_TIMEOUT_USEC, "--unix", sock,
                                         "--status", "503", NULL);
 
@@ -86,7 +86,7 @@ static void test_http_connection_refused(void **state) {
 
 /* A server that answers HEAD with 405: HEAD times out, GET passes. */
 static void test_http_head_hostile(void **state) {
-        char *sock = path_in(dir, "c.sock");
+        char *sock = test_path_in(dir, "c.sock");
         MkExecutor *e = helper_executor("probe2-http-server", WRONG_STATUS_TIMEOUT_USEC, "--unix", sock,
                                         "--head-status", "405", NULL);
 
@@ -106,7 +106,7 @@ static void test_http_head_hostile(void **state) {
 
 /* Method, headers and body reach the server; the status regex is used. */
 static void test_http_headers_and_body(void **state) {
-        char *sock = path_in(dir, "d.sock"), *log = path_in(dir, "d.log"), *s;
+        char *sock = test_path_in(dir, "d.sock"), *log = test_path_in(dir, "d.log"), *s;
         const char *headers[] = { "X-Probe: yes", "Authorization: Bearer abc", NULL };
         MkExecutor *e = helper_executor("probe2-http-server", PASS_TIMEOUT_USEC, "--unix", sock, "--log", log, NULL);
         MkHttpProbe p = {
@@ -135,7 +135,7 @@ static void test_http_headers_and_body(void **state) {
 
 /* http+unix://%2Fpath%2Fto.sock/path */
 static void test_http_unix_url(void **state) {
-        char *sock = path_in(dir, "e.sock"), *log = path_in(dir, "e.log"), *url, *s;
+        char *sock = test_path_in(dir, "e.sock"), *log = test_path_in(dir, "e.log"), *url, *s;
         MkExecutor *e = helper_executor("probe2-http-server", PASS_TIMEOUT_USEC, "--unix", sock, "--log", log, NULL);
         char encoded[512] = "";
 
@@ -181,7 +181,7 @@ static void test_http_tcp(void **state) {
 static void test_http_pre_check_tcp(void **state) {
         uint16_t port = 0;
         int fd = listen_any(AF_INET, &port);
-        char *url, *marker = path_in(dir, "spawned"), *cmd, owner[64];
+        char *url, *marker = test_path_in(dir, "spawned"), *cmd, owner[64];
         MkExecutor *e = NULL;
 
         assert_true(fd >= 0);
@@ -203,9 +203,29 @@ static void test_http_pre_check_tcp(void **state) {
         free(marker);
 }
 
+/* A password in the URL never reaches a message (they end up in CI logs). */
+static void test_http_password_not_shown(void **state) {
+        uint16_t port = 0;
+        int fd = listen_any(AF_INET, &port);
+        char *url;
+        MkExecutor *e = NULL;
+
+        assert_true(fd >= 0);
+        assert_true(asprintf(&url, "http://ci-user:s3cret-token@127.0.0.1:%u/health", port) > 0);
+        assert_int_equal(mk_executor_new(&e), 0);
+        assert_int_equal(mk_executor_set_shell_command(e, "exec sleep 60"), 0);
+        assert_int_equal(add_http(e, url, NULL), 0);
+        assert_start(e, -EADDRINUSE);
+        assert_contains(mk_executor_get_error(e), "http://ci-user:***@127.0.0.1:");
+        assert_null(strstr(mk_executor_get_error(e), "s3cret-token"));
+        mk_executor_unref(e);
+        close(fd);
+        free(url);
+}
+
 /* The same over a Unix socket, with the service itself running already. */
 static void test_http_pre_check_unix(void **state) {
-        char *sock = path_in(dir, "f.sock");
+        char *sock = test_path_in(dir, "f.sock");
         MkExecutor *a = helper_executor("probe2-http-server", PASS_TIMEOUT_USEC, "--unix", sock, NULL);
         MkExecutor *b = helper_executor("probe2-http-server", PASS_TIMEOUT_USEC, "--unix", sock, NULL);
 
@@ -261,6 +281,7 @@ int main(void) {
                 cmocka_unit_test(test_http_tcp),
                 cmocka_unit_test(test_http_pre_check_tcp),
                 cmocka_unit_test(test_http_pre_check_unix),
+                cmocka_unit_test(test_http_password_not_shown),
                 cmocka_unit_test(test_http_bad_arguments),
         };
         MkExecutor *e = NULL;

@@ -35,7 +35,7 @@ static void test_listen_tcp_port_0(void **state) {
 
 /* A TCP and a Unix socket: fds 3 and 4 in the order added, names joined. */
 static void test_listen_tcp_and_unix(void **state) {
-        char *path = path_in(dir, "api.sock");
+        char *path = test_path_in(dir, "api.sock");
         MkExecutor *e = helper_executor("probe2-listen", PASS_TIMEOUT_USEC, NULL);
         uint16_t port = 0;
 
@@ -61,7 +61,7 @@ static void test_listen_tcp_and_unix(void **state) {
 
 /* Without a name systemd's "unknown" is passed. No fd of ours stays open. */
 static void test_listen_unix_unnamed_no_leak(void **state) {
-        char *path = path_in(dir, "plain.sock");
+        char *path = test_path_in(dir, "plain.sock");
         int fds_before = test_count_fds();
         MkExecutor *e = helper_executor("probe2-listen", PASS_TIMEOUT_USEC, NULL);
 
@@ -91,7 +91,7 @@ static void test_listen_port_in_use(void **state) {
 
 /* A live Unix socket at the path is not replaced. */
 static void test_listen_unix_in_use(void **state) {
-        char *path = path_in(dir, "live.sock");
+        char *path = test_path_in(dir, "live.sock");
         struct sockaddr_un un = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         MkExecutor *e = helper_executor("probe2-listen", PASS_TIMEOUT_USEC, NULL);

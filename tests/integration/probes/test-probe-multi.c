@@ -23,7 +23,7 @@ static int teardown(void **state) {
 static void test_all_of(void **state) {
         uint16_t port = free_port(AF_INET);
         char *spec = host_port("127.0.0.1", port);
-        char *sock = path_in(dir, "multi.sock"), *pid = path_in(dir, "multi.pid");
+        char *sock = test_path_in(dir, "multi.sock"), *pid = test_path_in(dir, "multi.pid");
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "50", "--banner", "up", "--tcp", spec,
                                "--unix", sock, "--late-ms", "300", "--pid-file", pid, "--rename", NULL);
 
@@ -53,7 +53,7 @@ static void test_all_of(void **state) {
 static void test_one_unmet(void **state) {
         uint16_t port = free_port(AF_INET);
         char *spec = host_port("127.0.0.1", port);
-        char *pid = path_in(dir, "absent.pid");
+        char *pid = test_path_in(dir, "absent.pid");
         MkExecutor *e = server(FAIL_TIMEOUT_USEC, "--banner", "up", "--tcp", spec, NULL);
 
         assert_int_equal(mk_executor_add_output_probe(e, "^up$", 0), 0);

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
+#include "event-wait.h"
+#include "time-util.h"
+
+int event_run_until(sd_event *event, const bool *done, uint64_t until) {
+        while (!*done) {
+                uint64_t now = now_usec(), timeout = UINT64_MAX;
+                int r;
+
+                if (until != UINT64_MAX) {
+                        if (now >= until)
+                                return -ETIMEDOUT;
+                        timeout = until - now;
+                }
+                r = sd_event_run(event, timeout);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
