@@ -10,12 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
 #include "parse-util.h"
-
-#if HAVE_CURL
-#include <curl/curl.h>
-#endif
 
 int parse_seconds(const char *s, uint64_t *ret) {
         char *end;
@@ -142,12 +137,10 @@ int check_regex(const char *regex, char *why, size_t why_size) {
 int check_url(const char *url, const char **ret_why) {
         static const char *const schemes[] = { "http://", "https://", "http+unix://" };
         const char *rest = NULL;
-        bool unix_socket = false;
 
         for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
                 if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0) {
                         rest = url + strlen(schemes[i]);
-                        unix_socket = i == 2;
                         break;
                 }
         if (!rest) {
@@ -163,29 +156,9 @@ int check_url(const char *url, const char **ret_why) {
                 *ret_why = "blanks in the URL";
                 return -EINVAL;
         }
-#if HAVE_CURL
-        if (!unix_socket) {
-                CURLU *h = curl_url();
-                CURLUcode uc;
-                char *host = NULL;
-
-                if (!h)
-                        return -ENOMEM;
-                uc = curl_url_set(h, CURLUPART_URL, url, 0);
-                if (uc == CURLUE_OK)
-                        uc = curl_url_get(h, CURLUPART_HOST, &host, 0);
-                if (uc == CURLUE_OK && (!host || !*host))
-                        uc = CURLUE_NO_HOST;
-                curl_free(host);
-                curl_url_cleanup(h);
-                if (uc != CURLUE_OK) {
-                        *ret_why = curl_url_strerror(uc);
-                        return -EINVAL;
-                }
-        }
-#else
-        (void) unix_socket;
-#endif
+        /* The rest (a host libcurl accepts, ...) is checked by the library
+         * when the probe is added, before anything starts: libcurl is only
+         * loaded when an HTTP probe is used. */
         return 0;
 }
 

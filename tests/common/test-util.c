@@ -95,6 +95,22 @@ char *test_make_temp_dir(void) {
         return p;
 }
 
+char *test_dir;
+
+int test_dir_setup(void **state) {
+        (void) state;
+        test_dir = test_make_temp_dir();
+        return test_dir ? 0 : -1;
+}
+
+int test_dir_teardown(void **state) {
+        (void) state;
+        test_rm_rf(test_dir);
+        free(test_dir);
+        test_dir = NULL;
+        return 0;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         (void) st;
         (void) flag;

@@ -32,6 +32,11 @@ int test_count_fds(void);
 /* A new private directory under $TMPDIR (malloc'd); test_rm_rf() removes it. */
 char *test_make_temp_dir(void);
 void test_rm_rf(const char *path);
+/* A cmocka group fixture: test_dir is a new private directory from
+ * test_dir_setup() until test_dir_teardown() removes it. */
+extern char *test_dir;
+int test_dir_setup(void **state);
+int test_dir_teardown(void **state);
 uint64_t test_now_usec(void);
 /* "DIR/NAME", malloc'd. */
 char *test_path_in(const char *dir, const char *name);

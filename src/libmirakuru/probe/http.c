@@ -4,7 +4,7 @@
  * interface driven by the executor's sd-event loop: curl tells us which
  * sockets to watch (CURLMOPT_SOCKETFUNCTION -> one sd-event io source each)
  * and when to call it back (CURLMOPT_TIMERFUNCTION -> one sd-event timer),
- * and we hand it readiness with curl_multi_socket_action().
+ * and we hand it readiness with curl_api.multi_socket_action().
  *
  * TCP reachability comes first as in mirakuru, through curl's own
  * non-blocking connect: a refused connect fails at once (status "connection
@@ -13,16 +13,17 @@
  * before each request would only add a round trip. A wrong status ("HTTP
  * 503") or a request timeout is retried the same way.
  *
- * curl_global_init() runs once per process (pthread_once); libcurl >= 7.84
- * makes that call thread safe itself, older ones need the caller not to
- * race it with other libcurl users. curl_global_cleanup() is never called:
- * a library cannot know the process is done with curl.
+ * libcurl is loaded with dlopen() when the first HTTP probe is added
+ * (curl-api.c), and curl_global_init() runs then, once per process
+ * (pthread_once); libcurl >= 7.84 makes that call thread safe itself, older
+ * ones need the caller not to race it with other libcurl users.
+ * curl_global_cleanup() is never called: a library cannot know the process
+ * is done with curl.
  *
  * Proxies from the environment (http_proxy, ...) are not used: the probe
  * talks to the service directly, as mirakuru does. */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@
 #include <strings.h>
 #include <sys/un.h>
 
+#include "curl-api.h"
 #include "executor-private.h"
 #include "probe.h"
 #include "util/socket-owner.h"
@@ -74,16 +76,8 @@ typedef struct HttpProbe {
         char errbuf[CURL_ERROR_SIZE];
 } HttpProbe;
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init_once(void) {
-        curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static int http_global_init(void) {
-        (void) pthread_once(&curl_once, curl_init_once);
-        return curl_init_result == CURLE_OK ? 0 : -EIO;
+        return curl_api_load(NULL);
 }
 
 static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
@@ -95,7 +89,7 @@ static int http_setup(HttpProbe *h, CURL *c, uint64_t timeout_usec) {
         long timeout_ms = (long) MAX(timeout_usec / 1000, (uint64_t) 1);
         bool ok = true;
 
-#define SET(opt, val) ok = ok && curl_easy_setopt(c, opt, val) == CURLE_OK
+#define SET(opt, val) ok = ok && curl_api.easy_setopt(c, opt, val) == CURLE_OK
         SET(CURLOPT_URL, h->url);
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_PROXY, "");
@@ -127,7 +121,7 @@ static int http_build_headers(HttpProbe *h) {
         if (h->header_list)
                 return 0;
         for (char **i = h->headers; i && *i; i++) {
-                struct curl_slist *l = curl_slist_append(h->header_list, *i);
+                struct curl_slist *l = curl_api.slist_append(h->header_list, *i);
                 if (!l)
                         return -ENOMEM;
                 h->header_list = l;
@@ -148,8 +142,8 @@ static char *http_describe_owner(HttpProbe *h, CURL *c) {
                 long port = 0;
                 struct sockaddr_in in = { .sin_family = AF_INET };
                 struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
-                if (curl_easy_getinfo(c, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || !ip ||
-                    curl_easy_getinfo(c, CURLINFO_PRIMARY_PORT, &port) != CURLE_OK)
+                if (curl_api.easy_getinfo(c, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || !ip ||
+                    curl_api.easy_getinfo(c, CURLINFO_PRIMARY_PORT, &port) != CURLE_OK)
                         return NULL;
                 if (inet_pton(AF_INET, ip, &in.sin_addr) == 1) {
                         in.sin_port = htons((uint16_t) port);
@@ -175,30 +169,30 @@ static int http_pre_check(Probe *p) {
         r = http_build_headers(h);
         if (r < 0)
                 return r;
-        c = curl_easy_init();
+        c = curl_api.easy_init();
         if (!c)
                 return -ENOMEM;
         r = http_setup(h, c, HTTP_PRE_CHECK_TIMEOUT_MS * 1000);
-        if (r >= 0 && curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK)
+        if (r >= 0 && curl_api.easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK)
                 r = -EINVAL;
         if (r < 0) {
-                curl_easy_cleanup(c);
+                curl_api.easy_cleanup(c);
                 return r;
         }
         h->errbuf[0] = '\0';
-        res = curl_easy_perform(c);
+        res = curl_api.easy_perform(c);
         switch (res) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_OPERATION_TIMEDOUT:
-                curl_easy_cleanup(c);
+                curl_api.easy_cleanup(c);
                 return 0;
         default:
                 /* Connected (maybe TLS then failed): something is there. */
                 owner = http_describe_owner(h, c);
                 probe_set_status(p, "%s accepts connections%s%s", h->url_given,
                                  owner ? ", held by " : "", owner ?: "");
-                curl_easy_cleanup(c);
+                curl_api.easy_cleanup(c);
                 return 1;
         }
 }
@@ -225,7 +219,7 @@ static int http_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 flags |= CURL_CSELECT_OUT;
         if (revents & (EPOLLERR | EPOLLHUP))
                 flags |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(h->multi, fd, flags, &running);
+        (void) curl_api.multi_socket_action(h->multi, fd, flags, &running);
         http_check(h);
         return 0;
 }
@@ -267,7 +261,7 @@ static int http_on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata)
         HttpProbe *h = userdata;
         int running;
 
-        (void) curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        (void) curl_api.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         http_check(h);
         return 0;
 }
@@ -299,7 +293,7 @@ static void http_set_error_status(HttpProbe *h, CURLcode res) {
         long os_errno = 0;
 
         if ((res == CURLE_COULDNT_CONNECT || res == CURLE_RECV_ERROR || res == CURLE_SEND_ERROR) &&
-            curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno > 0) {
+            curl_api.easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno > 0) {
                 char s[128];
                 (void) snprintf(s, sizeof s, "%s", strerror((int) os_errno));
                 s[0] = (char) tolower((unsigned char) s[0]);
@@ -308,7 +302,7 @@ static void http_set_error_status(HttpProbe *h, CURLcode res) {
                 probe_set_status(&h->probe, "no answer within %" PRIu64 " ms",
                                  h->timeout_usec / 1000);
         else
-                probe_set_status(&h->probe, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(res));
+                probe_set_status(&h->probe, "%s", h->errbuf[0] ? h->errbuf : curl_api.easy_strerror(res));
 }
 
 /* A request finished? Pass, or schedule the next one. */
@@ -316,15 +310,15 @@ static void http_check(HttpProbe *h) {
         CURLMsg *msg;
         int left, r;
 
-        while ((msg = curl_multi_info_read(h->multi, &left))) {
+        while ((msg = curl_api.multi_info_read(h->multi, &left))) {
                 CURLcode res = msg->data.result;
                 long code = 0;
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
                 if (res == CURLE_OK)
-                        (void) curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
-                (void) curl_multi_remove_handle(h->multi, h->easy);
+                        (void) curl_api.easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
+                (void) curl_api.multi_remove_handle(h->multi, h->easy);
                 h->in_multi = false;
 
                 if (res == CURLE_OK) {
@@ -348,7 +342,7 @@ static void http_check(HttpProbe *h) {
 
 static int http_issue(HttpProbe *h) {
         h->errbuf[0] = '\0';
-        if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK)
+        if (curl_api.multi_add_handle(h->multi, h->easy) != CURLM_OK)
                 return -ENOMEM;
         h->in_multi = true;
         return 0;
@@ -359,13 +353,13 @@ static void http_cancel(Probe *p) {
 
         h->retry_timer = sd_event_source_disable_unref(h->retry_timer);
         if (h->multi && h->easy && h->in_multi)
-                (void) curl_multi_remove_handle(h->multi, h->easy);
+                (void) curl_api.multi_remove_handle(h->multi, h->easy);
         h->in_multi = false;
         if (h->easy)
-                curl_easy_cleanup(h->easy);
+                curl_api.easy_cleanup(h->easy);
         h->easy = NULL;
         if (h->multi)
-                curl_multi_cleanup(h->multi); /* may still call back with REMOVE */
+                curl_api.multi_cleanup(h->multi); /* may still call back with REMOVE */
         h->multi = NULL;
         for (size_t i = 0; i < h->n_sockets; i++)
                 sd_event_source_disable_unref(h->sockets[i].source);
@@ -386,14 +380,14 @@ static int http_start(Probe *p) {
         if (r < 0)
                 return r;
         h->failures = 0;
-        h->multi = curl_multi_init();
-        h->easy = curl_easy_init();
+        h->multi = curl_api.multi_init();
+        h->easy = curl_api.easy_init();
         if (!h->multi || !h->easy)
                 return -ENOMEM;
-        if (curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb) != CURLM_OK ||
-            curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
-            curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb) != CURLM_OK ||
-            curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK)
+        if (curl_api.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb) != CURLM_OK ||
+            curl_api.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
+            curl_api.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb) != CURLM_OK ||
+            curl_api.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK)
                 return -EINVAL;
         r = http_setup(h, h->easy, h->timeout_usec);
         if (r < 0)
@@ -406,7 +400,7 @@ static void http_done(Probe *p) {
         HttpProbe *h = (HttpProbe *) p;
 
         http_cancel(p);
-        curl_slist_free_all(h->header_list);
+        curl_api.slist_free_all(h->header_list);
         free(h->url_given);
         free(h->url);
         free(h->unix_socket);
@@ -467,20 +461,20 @@ static int http_unix_url(const char *url, char **ret_url, char **ret_socket) {
 
 /* An http or https URL with a host, by libcurl's own parser. */
 static int http_validate_url(MkExecutor *e, const char *url) {
-        CURLU *u = curl_url();
+        CURLU *u = curl_api.url();
         char *scheme = NULL, *host = NULL;
         CURLUcode rc;
         int r = 0;
 
         if (!u)
                 return -ENOMEM;
-        rc = curl_url_set(u, CURLUPART_URL, url, 0);
+        rc = curl_api.url_set(u, CURLUPART_URL, url, 0);
         if (rc == CURLUE_OK)
-                rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+                rc = curl_api.url_get(u, CURLUPART_SCHEME, &scheme, 0);
         if (rc == CURLUE_OK)
-                rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+                rc = curl_api.url_get(u, CURLUPART_HOST, &host, 0);
         if (rc != CURLUE_OK) {
-                executor_set_error(e, "http probe: invalid URL \"%s\": %s", url, curl_url_strerror(rc));
+                executor_set_error(e, "http probe: invalid URL \"%s\": %s", url, curl_api.url_strerror(rc));
                 r = -EINVAL;
         } else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
                 executor_set_error(e, "http probe: URL \"%s\": scheme %s is not http, https or http+unix",
@@ -490,9 +484,9 @@ static int http_validate_url(MkExecutor *e, const char *url) {
                 executor_set_error(e, "http probe: URL \"%s\" has no host", url);
                 r = -EINVAL;
         }
-        curl_free(scheme);
-        curl_free(host);
-        curl_url_cleanup(u);
+        curl_api.free(scheme);
+        curl_api.free(host);
+        curl_api.url_cleanup(u);
         return r;
 }
 
@@ -572,9 +566,10 @@ int mk_executor_add_http_probe(MkExecutor *e, const MkHttpProbe *probe) {
                 return -EINVAL;
         }
 
-        r = http_global_init();
+        const char *why = NULL;
+        r = curl_api_load(&why);
         if (r < 0) {
-                executor_set_error(e, "http probe: libcurl could not be initialized");
+                executor_set_error(e, "http probe: %s", why);
                 return r;
         }
         h = (HttpProbe *) probe_alloc(&http_ops);

@@ -15,24 +15,19 @@
 
 extern char **environ;
 
-char *cli_dir;
 const char *cli_helper;
 
 int cli_setup(void **state) {
-        cli_dir = test_make_temp_dir();
         cli_helper = test_helper("cli-service");
-        return 0;
+        return test_dir_setup(state);
 }
 
 int cli_teardown(void **state) {
-        test_rm_rf(cli_dir);
-        free(cli_dir);
-        cli_dir = NULL;
-        return 0;
+        return test_dir_teardown(state);
 }
 
 char *cli_path_in_dir(const char *name) {
-        char *p = test_path_in(cli_dir, name);
+        char *p = test_path_in(test_dir, name);
         unlink(p);
         return p;
 }

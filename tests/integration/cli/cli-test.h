@@ -10,13 +10,12 @@
 #include "test-util.h"
 
 /* What most CLI tests share, set up by cli_setup() and removed by
- * cli_teardown() (cmocka group fixtures): a fresh temporary directory, and
- * the path of the cli-service helper. */
-extern char *cli_dir;
+ * cli_teardown() (cmocka group fixtures): test_dir, and the path of the
+ * cli-service helper. */
 extern const char *cli_helper;
 int cli_setup(void **state);
 int cli_teardown(void **state);
-/* CLI_DIR/NAME (malloc'd), with nothing left at that path. */
+/* TEST_DIR/NAME (malloc'd), with nothing left at that path. */
 char *cli_path_in_dir(const char *name);
 
 /* A NULL-terminated array literal: ARGS("--tcp", "80", "--", "true"). */

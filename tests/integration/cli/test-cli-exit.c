@@ -17,7 +17,7 @@
 static void test_exited_before_ready(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--output", "never", "--", cli_helper, "out", "some last words", "exit", "1")),
                          3);
         assert_non_null(strstr(r.err, "before it was ready"));
@@ -40,7 +40,7 @@ static void test_pre_check(void **state) {
         assert_int_equal(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
         snprintf(address, sizeof address, "127.0.0.1:%u", ntohs(sa.sin_port));
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--tcp", address, "--", cli_helper, "pidfile", marker, "pause")),
                          4);
         assert_non_null(strstr(r.err, "already answers"));
@@ -48,7 +48,7 @@ static void test_pre_check(void **state) {
         cli_run_done(&r);
 
         /* --no-pre-check: started, and ready at once. */
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--no-pre-check", "--tcp", address, "--output", "^started$", "--then", "true",
                                       "--", cli_helper, "pidfile", marker, "out", "started", "pause")),
                          0);
@@ -62,7 +62,7 @@ static void test_deadline(void **state) {
         char *pid_file = cli_path_in_dir("service.pid"), *child_file = cli_path_in_dir("child.pid");
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--timeout", "0.5", "--output", "never", "--", cli_helper, "pidfile", pid_file,
                                       "child", child_file, "pause")),
                          124);
@@ -82,11 +82,11 @@ static void test_not_executable(void **state) {
         assert_true(fd >= 0);
         assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
         close(fd);
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--", file)), 126);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--", file)), 126);
         assert_int_equal(cli_count_lines(r.err), 1);
         cli_run_done(&r);
         /* A directory is not executable either. */
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--", cli_dir)), 126);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--", test_dir)), 126);
         cli_run_done(&r);
         free(file);
 }
@@ -94,11 +94,11 @@ static void test_not_executable(void **state) {
 static void test_not_found(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--", "/nonexistent/command")), 127);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--", "/nonexistent/command")), 127);
         assert_non_null(strstr(r.err, "/nonexistent/command"));
         assert_int_equal(cli_count_lines(r.err), 1);
         cli_run_done(&r);
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("mirakuru-no-such-command-here")), 127);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("mirakuru-no-such-command-here")), 127);
         cli_run_done(&r);
 }
 

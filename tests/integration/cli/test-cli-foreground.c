@@ -23,7 +23,7 @@ static void test_stop_by_signal(void **state) {
                 char *pid_file = cli_path_in_dir("service.pid"), *child_file = cli_path_in_dir("child.pid");
                 CliRun r;
 
-                cli_spawn(&r, cli_dir, NULL,
+                cli_spawn(&r, test_dir, NULL,
                           ARGS("--verbose", "--", cli_helper, "pidfile", pid_file, "child", child_file, "pause"));
                 wait_ready(&r);
                 pid_t service = cli_pid_from(pid_file), child = cli_pid_from(child_file);
@@ -44,7 +44,7 @@ static void test_second_signal_kills(void **state) {
 
         /* Ignores SIGTERM and we would wait forever (infinity): a second
          * signal kills at once. */
-        cli_spawn(&r, cli_dir, NULL,
+        cli_spawn(&r, test_dir, NULL,
                   ARGS("--verbose", "--stop-timeout", "infinity", "--output", "^armed$", "--", cli_helper, "ignore",
                        "15", "pidfile", pid_file, "out", "armed", "pause"));
         wait_ready(&r);
@@ -64,7 +64,7 @@ static void test_killed_supervisor(void **state) {
 
         /* mirakuru-run itself gets SIGKILL: the service tree still goes
          * (the containment's dead man's switch). The bound is generous. */
-        cli_spawn(&r, cli_dir, NULL,
+        cli_spawn(&r, test_dir, NULL,
                   ARGS("--verbose", "--", cli_helper, "pidfile", pid_file, "child", child_file, "pause"));
         wait_ready(&r);
         pid_t service = cli_pid_from(pid_file), child = cli_pid_from(child_file);
@@ -86,18 +86,18 @@ static void test_service_exit_status(void **state) {
         CliRun r;
 
         assert_int_equal(
-                cli_run(&r, cli_dir, NULL,
+                cli_run(&r, test_dir, NULL,
                         ARGS("--output", "^ready$", "--", cli_helper, "out", "ready", "sleep-ms", "200", "exit", "5")),
                 5);
         cli_run_done(&r);
         assert_int_equal(
-                cli_run(&r, cli_dir, NULL,
+                cli_run(&r, test_dir, NULL,
                         ARGS("--output", "^ready$", "--", cli_helper, "out", "ready", "sleep-ms", "200", "exit", "0")),
                 0);
         cli_run_done(&r);
 
         /* Killed by a signal: 128+N. */
-        cli_spawn(&r, cli_dir, NULL, ARGS("--verbose", "--", cli_helper, "pidfile", pid_file, "pause"));
+        cli_spawn(&r, test_dir, NULL, ARGS("--verbose", "--", cli_helper, "pidfile", pid_file, "pause"));
         wait_ready(&r);
         assert_int_equal(kill(cli_pid_from(pid_file), SIGKILL), 0);
         assert_int_equal(cli_wait(&r), 128 + SIGKILL);
@@ -109,7 +109,7 @@ static void test_signal_during_start(void **state) {
         char *pid_file = cli_path_in_dir("service.pid");
         CliRun r;
 
-        cli_spawn(&r, cli_dir, NULL, ARGS("--output", "never", "--", cli_helper, "pidfile", pid_file, "pause"));
+        cli_spawn(&r, test_dir, NULL, ARGS("--output", "never", "--", cli_helper, "pidfile", pid_file, "pause"));
         pid_t service = cli_pid_from(pid_file);
         assert_int_equal(kill(r.pid, SIGTERM), 0);
         assert_int_equal(cli_wait(&r), 128 + SIGTERM);
@@ -121,7 +121,7 @@ static void test_signal_during_start(void **state) {
 static void stop_and_expect(const char *const *args, int expect_status, bool expect_killed) {
         CliRun r;
 
-        cli_spawn(&r, cli_dir, NULL, args);
+        cli_spawn(&r, test_dir, NULL, args);
         wait_ready(&r);
         assert_int_equal(kill(r.pid, SIGTERM), 0);
         if (cli_wait(&r) != expect_status)
@@ -163,7 +163,7 @@ static void test_output_forwarding_and_log(void **state) {
         char *log = cli_path_in_dir("service.log"), *content;
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--output", "^second$", "--then", "true", "--", cli_helper, "out", "first", "err",
                                       "second", "pause")),
                          0);
@@ -171,7 +171,7 @@ static void test_output_forwarding_and_log(void **state) {
         assert_string_equal(r.err, "second\n");
         cli_run_done(&r);
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--log", log, "--output", "^second$", "--then", "true", "--", cli_helper, "out",
                                       "first", "err", "second", "pause")),
                          0);
@@ -189,7 +189,7 @@ static void test_output_forwarding_and_log(void **state) {
 static void test_verbose_and_quiet(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--verbose", "--env", "SECRET_TOKEN=hunter2", "--name", "svc", "--then", "true",
                                       "--", cli_helper, "pause")),
                          0);
@@ -199,12 +199,12 @@ static void test_verbose_and_quiet(void **state) {
         assert_null(strstr(r.err, "hunter2"));
         cli_run_done(&r);
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--quiet", "--then", "true", "--", cli_helper, "pause")), 0);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--quiet", "--then", "true", "--", cli_helper, "pause")), 0);
         assert_string_equal(r.err, "");
         cli_run_done(&r);
 
         /* --quiet still says why a start failed. */
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--quiet", "--", "/nonexistent/command")), 127);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--quiet", "--", "/nonexistent/command")), 127);
         assert_int_equal(cli_count_lines(r.err), 1);
         cli_run_done(&r);
 }
@@ -213,19 +213,19 @@ static void test_service_options(void **state) {
         char *expect;
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, (const char *const[]) { "MK_TEST_DROP=1", "MK_TEST_KEEP=2", NULL },
-                                 ARGS("--cwd", cli_dir, "--env", "MK_TEST_SET=a=b", "--unset-env", "MK_TEST_DROP",
+        assert_int_equal(cli_run(&r, test_dir, (const char *const[]) { "MK_TEST_DROP=1", "MK_TEST_KEEP=2", NULL },
+                                 ARGS("--cwd", test_dir, "--env", "MK_TEST_SET=a=b", "--unset-env", "MK_TEST_DROP",
                                       "--output", "^cwd: ", "--then", "true", "--", cli_helper, "env", "MK_TEST_SET",
                                       "env", "MK_TEST_DROP", "env", "MK_TEST_KEEP", "cwd", "pause")),
                          0);
-        assert_true(asprintf(&expect, "MK_TEST_SET=a=b\nMK_TEST_DROP unset\nMK_TEST_KEEP=2\ncwd: %s\n", cli_dir) > 0);
+        assert_true(asprintf(&expect, "MK_TEST_SET=a=b\nMK_TEST_DROP unset\nMK_TEST_KEEP=2\ncwd: %s\n", test_dir) > 0);
         assert_string_equal(r.out, expect);
         cli_run_done(&r);
         free(expect);
 
         /* --shell: one string for /bin/sh -c. */
         assert_true(asprintf(&expect, "echo sum=$((1+2)); exec %s pause", cli_helper) > 0);
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--shell", "--output", "^sum=3$", "--then", "true", "--", expect)),
                          0);
         assert_string_equal(r.out, "sum=3\n");
@@ -233,7 +233,7 @@ static void test_service_options(void **state) {
         free(expect);
 
         /* --containment: the backend asked for is the one used. */
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--verbose", "--containment", "process-group", "--then", "true", "--", cli_helper,
                                       "pause")),
                          0);

@@ -20,7 +20,7 @@ static int setup(void **state) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
         cli_setup(state);
-        if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify.sock", cli_dir) >= (int) sizeof sa.sun_path)
+        if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify.sock", test_dir) >= (int) sizeof sa.sun_path)
                 test_skip_all("temporary directory path too long for a Unix socket");
         notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (notify_fd < 0 || bind(notify_fd, (struct sockaddr *) &sa, sizeof sa) < 0)
@@ -59,7 +59,7 @@ static void test_bridge_then(void **state) {
         CliRun r;
 
         free(drain());
-        assert_int_equal(cli_run(&r, cli_dir, env,
+        assert_int_equal(cli_run(&r, test_dir, env,
                                  ARGS("--name", "db", "--output", "NOTIFY_SOCKET", "--then", "true", "--", cli_helper,
                                       "env", "NOTIFY_SOCKET", "pause")),
                          0);
@@ -83,7 +83,7 @@ static void test_bridge_foreground(void **state) {
 
         free(drain());
         /* systemd stops a unit with SIGTERM. */
-        cli_spawn(&r, cli_dir, env, ARGS("--verbose", "--", cli_helper, "pause"));
+        cli_spawn(&r, test_dir, env, ARGS("--verbose", "--", cli_helper, "pause"));
         assert_true(cli_wait_text(r.err_path, "is ready (pid", CLI_TIMEOUT_USEC));
         got = drain();
         assert_non_null(strstr(got, "READY=1"));
@@ -105,7 +105,7 @@ static void test_bridge_with_notify_probe(void **state) {
         free(drain());
         /* --notify: the service gets a NOTIFY_SOCKET, but its own, not ours;
          * its READY=1 reaches us only through mirakuru-run's. */
-        assert_int_equal(cli_run(&r, cli_dir, env,
+        assert_int_equal(cli_run(&r, test_dir, env,
                                  ARGS("--notify", "--then", "true", "--", cli_helper, "notify",
                                       "READY=1\nSTATUS=svc-own", "pause")),
                          0);
@@ -122,7 +122,7 @@ static void test_bridge_failed_start(void **state) {
         CliRun r;
 
         free(drain());
-        assert_int_equal(cli_run(&r, cli_dir, env, ARGS("--output", "never", "--", cli_helper, "exit", "1")), 3);
+        assert_int_equal(cli_run(&r, test_dir, env, ARGS("--output", "never", "--", cli_helper, "exit", "1")), 3);
         got = drain();
         assert_null(strstr(got, "READY=1"));
         assert_non_null(strstr(got, "STATUS="));

@@ -12,7 +12,7 @@
 static void expect_status(const char *const *args, int status) {
         CliRun r;
 
-        if (cli_run(&r, cli_dir, NULL, args) != status)
+        if (cli_run(&r, test_dir, NULL, args) != status)
                 fail_msg("want exit %d, got %d; stderr: %s", status, r.status, r.err);
         cli_run_done(&r);
 }

@@ -14,7 +14,7 @@ static void test_then_status(void **state) {
         char *pid_file = cli_path_in_dir("service.pid"), *child_file = cli_path_in_dir("child.pid");
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--output", "^ready$", "--then", "exit 7", "--", cli_helper, "pidfile", pid_file,
                                       "child", child_file, "out", "ready", "pause")),
                          7);
@@ -31,10 +31,10 @@ static void test_then_status(void **state) {
 static void test_then_killed_by_signal(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--then", "kill -TERM $$", "--", cli_helper, "pause")),
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--then", "kill -TERM $$", "--", cli_helper, "pause")),
                          128 + SIGTERM);
         cli_run_done(&r);
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--then", "true", "--", cli_helper, "pause")), 0);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--then", "true", "--", cli_helper, "pause")), 0);
         cli_run_done(&r);
 }
 
@@ -45,7 +45,7 @@ static void test_then_environment(void **state) {
         assert_true(asprintf(&cmd,
                              "echo \"pid=$MIRAKURU_PID name=$MIRAKURU_NAME port=${MIRAKURU_LISTEN_PORT-unset}\" > %s",
                              env_file) > 0);
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--name", "web", "--output", "^ready$", "--then", cmd, "--", cli_helper,
                                       "pidfile", pid_file, "out", "ready", "pause")),
                          0);
@@ -70,7 +70,7 @@ static void test_then_listen(void **state) {
                                    "[ \"$MIRAKURU_LISTEN_PORTS\" = \"$MIRAKURU_LISTEN_PORT\" ] && "
                                    "%s connect \"$MIRAKURU_LISTEN_PORT\"",
                              cli_helper) > 0);
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--listen", "127.0.0.1:0", "--output", "^LISTEN_FDS", "--then", cmd, "--",
                                       cli_helper, "listen-fds", "pause")),
                          0);
@@ -78,7 +78,7 @@ static void test_then_listen(void **state) {
         cli_run_done(&r);
 
         assert_true(asprintf(&cmd2, "test -S %s", sock) > 0);
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--listen-unix", sock, "--output", "^LISTEN_FDS", "--then", cmd2, "--",
                                       cli_helper, "listen-fds", "pause")),
                          0);
@@ -98,7 +98,7 @@ static void test_then_service_dies(void **state) {
         const char *cmd = "kill -KILL $MIRAKURU_PID; i=0; "
                           "while ! grep -q 'while the --then command was running' /proc/$PPID/fd/2; do "
                           "  i=$((i+1)); [ $i -gt 1200 ] && exit 9; sleep 0.05; done; exit 5";
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--then", cmd, "--", cli_helper, "pause")), 5);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--then", cmd, "--", cli_helper, "pause")), 5);
         assert_non_null(strstr(r.err, "cli-service was killed by SIGKILL while the --then command was running"));
         cli_run_done(&r);
 }
@@ -109,7 +109,7 @@ static void test_then_teardown_trouble(void **state) {
 
         /* A service that ignores SIGTERM has to be killed: said on stderr,
          * the status stays the command's. */
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--stop-timeout", "0.2", "--output", "^armed$", "--then", "exit 0", "--",
                                       cli_helper, "ignore", "15", "pidfile", pid_file, "out", "armed", "pause")),
                          0);
@@ -123,7 +123,7 @@ static void test_then_teardown_trouble(void **state) {
         cli_run_done(&r);
 
         /* --quiet: no warnings. */
-        assert_int_equal(cli_run(&r, cli_dir, NULL,
+        assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--quiet", "--stop-timeout", "0.2", "--output", "^armed$", "--then", "exit 3",
                                       "--", cli_helper, "ignore", "15", "out", "armed", "pause")),
                          3);
@@ -140,7 +140,7 @@ static void test_then_signal_forwarded(void **state) {
          * whose status (143) is ours; the service is torn down. */
         assert_true(asprintf(&cmd, "echo $$ > %s.tmp && mv %s.tmp %s; exec %s pause", pid_file, pid_file,
                              pid_file, cli_helper) > 0);
-        cli_spawn(&r, cli_dir, NULL,
+        cli_spawn(&r, test_dir, NULL,
                   ARGS("--output", "^ready$", "--then", cmd, "--", cli_helper, "pidfile", service_pid, "out", "ready",
                        "pause"));
         cli_pid_from(pid_file);

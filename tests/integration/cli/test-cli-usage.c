@@ -23,7 +23,7 @@ static void test_help(void **state) {
         };
         static const char *const statuses[] = { "  2 ", "  3 ", "  4 ", "  124 ", "  125 ", "  126 ", "  127 " };
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--help")), 0);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--help")), 0);
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
                 if (!strstr(r.out, names[i]))
                         fail_msg("--help does not mention '%s'", names[i]);
@@ -37,7 +37,7 @@ static void test_help(void **state) {
 static void test_version(void **state) {
         CliRun r;
 
-        assert_int_equal(cli_run(&r, cli_dir, NULL, ARGS("--version")), 0);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("--version")), 0);
         assert_true(strncmp(r.out, "mirakuru-run ", 13) == 0);
         assert_int_equal(cli_count_lines(r.out), 1);
         cli_run_done(&r);
@@ -51,7 +51,7 @@ static void expect_usage_error(const char *const *args, const char *expect) {
         size_t n = 0;
         CliRun r;
 
-        assert_true(asprintf(&marker, "%s/started", cli_dir) > 0);
+        assert_true(asprintf(&marker, "%s/started", test_dir) > 0);
         unlink(marker);
         for (; args[n]; n++)
                 argv[n] = args[n];
@@ -65,7 +65,7 @@ static void expect_usage_error(const char *const *args, const char *expect) {
                 argv[n] = NULL;
         }
 
-        cli_run(&r, cli_dir, NULL, argv);
+        cli_run(&r, test_dir, NULL, argv);
         if (r.status != 2 || cli_count_lines(r.err) != 1 || !strstr(r.err, expect))
                 fail_msg("%s ...: want exit 2 and one line with '%s', got %d and '%s'", args[0],
                          expect, r.status, r.err);

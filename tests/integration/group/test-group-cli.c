@@ -12,19 +12,15 @@
 
 #define EXIT_USAGE_STATUS 2
 
-static char *dir;
 static const char *svc; /* the group-service helper */
 
 static int setup(void **state) {
-        dir = test_make_temp_dir();
         svc = test_helper("group-service");
-        return dir ? 0 : -1;
+        return test_dir_setup(state);
 }
 
 static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        dir = NULL;
+        test_dir_teardown(state);
         free((char *) svc);
         svc = NULL;
         return 0;
@@ -33,13 +29,13 @@ static int teardown(void **state) {
 /* Writes DIR/compose.yaml from a format where every "@" is replaced by the
  * temp dir and every "$S" by the helper's path; returns its path. */
 static char *write_compose(const char *name, const char *text) {
-        char *path = test_path_in(dir, name);
+        char *path = test_path_in(test_dir, name);
         FILE *f = fopen(path, "we");
 
         assert_non_null(f);
         for (const char *p = text; *p; p++) {
                 if (*p == '@')
-                        fputs(dir, f);
+                        fputs(test_dir, f);
                 else if (*p == '$' && p[1] == 'S') {
                         fputs(svc, f);
                         p++;
@@ -51,7 +47,7 @@ static char *write_compose(const char *name, const char *text) {
 }
 
 static void assert_gone(const char *name) {
-        _cleanup_str_ char *file = test_path_in(dir, name);
+        _cleanup_str_ char *file = test_path_in(test_dir, name);
         pid_t pid = test_read_pid_file(file);
         assert_true(pid > 0);
         assert_true(test_wait_pid_gone(pid, 0));
@@ -99,12 +95,12 @@ static char *four_service_file(void) {
 }
 
 static void test_four_services_then(void **state) {
-        _cleanup_str_ char *file = four_service_file(), *then = NULL, *order = test_path_in(dir, "stop-order");
-        _cleanup_str_ char *then_out = test_path_in(dir, "then.out");
+        _cleanup_str_ char *file = four_service_file(), *then = NULL, *order = test_path_in(test_dir, "stop-order");
+        _cleanup_str_ char *then_out = test_path_in(test_dir, "then.out");
         CliRun r;
 
-        assert_true(asprintf(&then, "cat %s/db.pid > %s && test -e %s/migrated", dir, then_out, dir) > 0);
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", then));
+        assert_true(asprintf(&then, "cat %s/db.pid > %s && test -e %s/migrated", test_dir, then_out, test_dir) > 0);
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", then));
         if (r.status != 0)
                 fprintf(stderr, "stdout:\n%s\nstderr:\n%s\n", r.out, r.err);
         assert_int_equal(r.status, 0);
@@ -133,10 +129,10 @@ static void test_four_services_then(void **state) {
 
 /* Foreground: ready, then SIGTERM stops all in reverse order; exit 0. */
 static void test_four_services_foreground_signal(void **state) {
-        _cleanup_str_ char *file = four_service_file(), *order = test_path_in(dir, "stop-order");
+        _cleanup_str_ char *file = four_service_file(), *order = test_path_in(test_dir, "stop-order");
         CliRun r;
 
-        cli_spawn(&r, dir, NULL, ARGS("-f", file));
+        cli_spawn(&r, test_dir, NULL, ARGS("-f", file));
         assert_true(cli_wait_text(r.err_path, "app: ready after", CLI_TIMEOUT_USEC));
         assert_int_equal(kill(r.pid, SIGTERM), 0);
         assert_int_equal(cli_wait(&r), 0);
@@ -169,27 +165,27 @@ static void test_select_services(void **state) {
                 "    command: $S touch @/off.ran out ran pause\n"
                 "    output: ran\n"
                 "    disabled: true\n");
-        _cleanup_str_ char *other = test_path_in(dir, "other.ran"), *off = test_path_in(dir, "off.ran");
+        _cleanup_str_ char *other = test_path_in(test_dir, "other.ran"), *off = test_path_in(test_dir, "off.ran");
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true", "top"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true", "top"));
         assert_int_equal(r.status, 0);
         assert_int_equal(access(other, F_OK), -1);
         assert_int_equal(access(off, F_OK), -1);
         cli_run_done(&r);
 
         /* All but the disabled one by default; a disabled one when named. */
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true"));
         assert_int_equal(r.status, 0);
         assert_int_equal(access(other, F_OK), 0);
         assert_int_equal(access(off, F_OK), -1);
         cli_run_done(&r);
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true", "off"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true", "off"));
         assert_int_equal(r.status, 0);
         assert_int_equal(access(off, F_OK), 0);
         cli_run_done(&r);
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true", "nosuch"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true", "nosuch"));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_contains(r.err, "no process named nosuch");
         cli_run_done(&r);
@@ -214,10 +210,10 @@ static void test_failing_service(void **state) {
                 "    depends_on:\n"
                 "      cache:\n"
                 "        condition: process_healthy\n");
-        _cleanup_str_ char *app = test_path_in(dir, "app.ran");
+        _cleanup_str_ char *app = test_path_in(test_dir, "app.ran");
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true"));
         assert_int_equal(r.status, 3);
         assert_contains(r.err, "service cache failed to start");
         assert_contains(r.err, "exited with status 5");
@@ -238,7 +234,7 @@ static void test_deadline(void **state) {
                 "    start_timeout: 1\n");
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file));
         assert_int_equal(r.status, 124);
         assert_contains(r.err, "slow");
         assert_contains(r.err, "unix");
@@ -255,7 +251,7 @@ static void test_then_fails(void **state) {
                 "    output: up\n");
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "exit 7"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "exit 7"));
         assert_int_equal(r.status, 7);
         assert_gone("a.pid");
         cli_run_done(&r);
@@ -273,7 +269,7 @@ static void test_unknown_key(void **state) {
         _cleanup_str_ char *expect = NULL;
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_true(asprintf(&expect, "%s:7: readiness_probe: unknown key 'perod_seconds'", file) > 0);
         assert_contains(r.err, expect);
@@ -284,7 +280,7 @@ static void test_unknown_key(void **state) {
                 "  a:\n"
                 "    comand: sleep 100\n");
         _cleanup_str_ char *expect2 = NULL;
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file2));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file2));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_true(asprintf(&expect2, "%s:3: unknown key 'comand' in process a", file2) > 0);
         assert_contains(r.err, expect2);
@@ -296,13 +292,13 @@ static void test_unknown_key(void **state) {
                 "  a:\n"
                 "    command: sleep 100\n"
                 "    tcp: 99999\n");
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file3));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file3));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_contains(r.err, "bad3.yaml:4: tcp: invalid '99999'");
         cli_run_done(&r);
 
         _cleanup_str_ char *file4 = write_compose("bad4.yaml", "processes:\n  a: [unclosed\n");
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file4));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file4));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_contains(r.err, "bad4.yaml:");
         cli_run_done(&r);
@@ -321,10 +317,10 @@ static void test_cycle_and_unknown_dependency(void **state) {
                 "    depends_on:\n"
                 "      a:\n"
                 "        condition: process_started\n");
-        _cleanup_str_ char *a = test_path_in(dir, "a.ran");
+        _cleanup_str_ char *a = test_path_in(test_dir, "a.ran");
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_contains(r.err, "dependency cycle: a -> b -> a");
         assert_int_equal(access(a, F_OK), -1);
@@ -338,7 +334,7 @@ static void test_cycle_and_unknown_dependency(void **state) {
                 "      ghost:\n"
                 "        condition: process_healthy\n");
         _cleanup_str_ char *expect = NULL;
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file2));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file2));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_true(asprintf(&expect, "%s:5: process a depends on unknown process ghost", file2) > 0);
         assert_contains(r.err, expect);
@@ -403,10 +399,10 @@ static void test_process_compose_file(void **state) {
         while ((p = strstr(text, "$${")))
                 memmove(p, p + 1, strlen(p));
         file = write_compose("process-compose.yaml", text);
-        _cleanup_str_ char *env = test_path_in(dir, "web.env"), *log = test_path_in(dir, "database.log");
+        _cleanup_str_ char *env = test_path_in(test_dir, "web.env"), *log = test_path_in(test_dir, "database.log");
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true"));
         if (r.status != 0)
                 fprintf(stderr, "stderr:\n%s\n", r.err);
         assert_int_equal(r.status, 0);
@@ -434,10 +430,10 @@ static void test_foreground_service_exits(void **state) {
                 "    depends_on:\n"
                 "      a:\n"
                 "        condition: process_healthy\n");
-        _cleanup_str_ char *go = test_path_in(dir, "go"), *order = test_path_in(dir, "stop-order");
+        _cleanup_str_ char *go = test_path_in(test_dir, "go"), *order = test_path_in(test_dir, "stop-order");
         CliRun r;
 
-        cli_spawn(&r, dir, NULL, ARGS("-f", file));
+        cli_spawn(&r, test_dir, NULL, ARGS("-f", file));
         assert_true(cli_wait_text(r.err_path, "b: ready after", CLI_TIMEOUT_USEC));
         _cleanup_str_ char *early = test_read_file(order);
         assert_true(!early || !*early);
@@ -470,10 +466,10 @@ static void test_signal_during_start(void **state) {
                 "    depends_on:\n"
                 "      b:\n"
                 "        condition: process_healthy\n");
-        _cleanup_str_ char *bchild = test_path_in(dir, "b-child.pid"), *c = test_path_in(dir, "c.ran");
+        _cleanup_str_ char *bchild = test_path_in(test_dir, "b-child.pid"), *c = test_path_in(test_dir, "c.ran");
         CliRun r;
 
-        cli_spawn(&r, dir, NULL, ARGS("-f", file, "--then", "true"));
+        cli_spawn(&r, test_dir, NULL, ARGS("-f", file, "--then", "true"));
         assert_true(test_wait_file(bchild, CLI_TIMEOUT_USEC));
         assert_int_equal(kill(r.pid, SIGTERM), 0);
         assert_int_equal(cli_wait(&r), 128 + SIGTERM);
@@ -517,7 +513,7 @@ static void test_our_keys(void **state) {
         file = write_compose("compose.yaml", text);
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", file, "--then", "true"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true"));
         if (r.status != 0)
                 fprintf(stderr, "stderr:\n%s\n", r.err);
         assert_int_equal(r.status, 0);
@@ -530,15 +526,15 @@ static void test_our_keys(void **state) {
 static void test_usage(void **state) {
         CliRun r;
 
-        (void) cli_run(&r, dir, NULL, ARGS("-f", "/nonexistent/compose.yaml"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", "/nonexistent/compose.yaml"));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_contains(r.err, "cannot read /nonexistent/compose.yaml");
         cli_run_done(&r);
-        (void) cli_run(&r, dir, NULL, ARGS("-f", "x.yaml", "--tcp", "80"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", "x.yaml", "--tcp", "80"));
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_contains(r.err, "with -f, give probes");
         cli_run_done(&r);
-        (void) cli_run(&r, dir, NULL, ARGS("--help"));
+        (void) cli_run(&r, test_dir, NULL, ARGS("--help"));
         assert_contains(r.out, "-f FILE [SERVICE...]");
         cli_run_done(&r);
 }

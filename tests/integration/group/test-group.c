@@ -6,20 +6,6 @@
 
 #include "group-test.h"
 
-static char *dir;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        dir = NULL;
-        return 0;
-}
-
 static void add(MkGroup *g, const char *name, MkExecutor *e) {
         assert_int_equal(mk_group_add(g, name, e), 0);
         mk_executor_unref(e);
@@ -46,7 +32,7 @@ static MkServiceStatus status_of(MkGroup *g, const char *name) {
  * cannot, which would fail the start. */
 static void test_dependency_order(void **state) {
         _cleanup_(mk_group_unrefp) MkGroup *g = NULL;
-        _cleanup_str_ char *sock = test_path_in(dir, "db.sock");
+        _cleanup_str_ char *sock = test_path_in(test_dir, "db.sock");
         MkExecutor *db = gservice("sleep-ms", "200", "unix", sock, "pause", NULL);
         MkExecutor *app = gservice("connect-unix", sock, "out", "app up", "pause", NULL);
 
@@ -80,7 +66,7 @@ static void test_dependency_order(void **state) {
  * start gets both ready (a sequential one deadlocks and fails). */
 static void test_parallel_start(void **state) {
         _cleanup_(mk_group_unrefp) MkGroup *g = NULL;
-        _cleanup_str_ char *fa = test_path_in(dir, "a.started"), *fb = test_path_in(dir, "b.started");
+        _cleanup_str_ char *fa = test_path_in(test_dir, "a.started"), *fb = test_path_in(test_dir, "b.started");
         MkExecutor *a = gservice("touch", fa, "await", fb, "out", "up", "pause", NULL);
         MkExecutor *b = gservice("touch", fb, "await", fa, "out", "up", "pause", NULL);
         MkExecutor *c = gservice("require", fa, "require", fb, "out", "up", "pause", NULL);
@@ -103,7 +89,7 @@ static void test_parallel_start(void **state) {
  * the sidecar runs: it waits for the sidecar's file). */
 static void test_conditions(void **state) {
         _cleanup_(mk_group_unrefp) MkGroup *g = NULL;
-        _cleanup_str_ char *migrated = test_path_in(dir, "migrated"), *side = test_path_in(dir, "sidecar");
+        _cleanup_str_ char *migrated = test_path_in(test_dir, "migrated"), *side = test_path_in(test_dir, "sidecar");
         MkExecutor *migrate = gservice("sleep-ms", "100", "touch", migrated, "exit", "0", NULL);
         MkExecutor *app = gservice("require", migrated, "out", "up", "pause", NULL);
         MkExecutor *db = gservice("await", side, "out", "up", "pause", NULL);
@@ -128,8 +114,8 @@ static void test_conditions(void **state) {
  * down, app never starts, and the error names cache with its output. */
 static void test_fail_fast(void **state) {
         _cleanup_(mk_group_unrefp) MkGroup *g = NULL;
-        _cleanup_str_ char *sock = test_path_in(dir, "db.sock"), *dbpid = test_path_in(dir, "db.pid"),
-                           *child = test_path_in(dir, "child.pid"), *apprun = test_path_in(dir, "app.ran");
+        _cleanup_str_ char *sock = test_path_in(test_dir, "db.sock"), *dbpid = test_path_in(test_dir, "db.pid"),
+                           *child = test_path_in(test_dir, "child.pid"), *apprun = test_path_in(test_dir, "app.ran");
         MkExecutor *db = gservice("pidfile", dbpid, "unix", sock, "pause", NULL);
         MkExecutor *cache = gservice("await", dbpid, "child", child, "await", child, "out",
                                      "cache: config is broken", "exit", "5", NULL);
@@ -161,7 +147,7 @@ static void test_fail_fast(void **state) {
 /* A probe that never passes: the error names the service and the probe. */
 static void test_fail_timeout_names_probe(void **state) {
         _cleanup_(mk_group_unrefp) MkGroup *g = NULL;
-        _cleanup_str_ char *sock = test_path_in(dir, "never.sock"), *pid = test_path_in(dir, "web.pid");
+        _cleanup_str_ char *sock = test_path_in(test_dir, "never.sock"), *pid = test_path_in(test_dir, "web.pid");
         MkExecutor *web = gservice("pidfile", pid, "out", "web: waiting for godot", "pause", NULL);
         MkExecutor *ok = gservice("pause", NULL);
 
@@ -243,7 +229,7 @@ static void test_self_and_unknown_dependency(void **state) {
 /* worker -> app -> {db, cache}: stop must go worker, app, then db and cache. */
 static void test_reverse_stop_order(void **state) {
         _cleanup_(mk_group_unrefp) MkGroup *g = NULL;
-        _cleanup_str_ char *order = test_path_in(dir, "stop-order");
+        _cleanup_str_ char *order = test_path_in(test_dir, "stop-order");
         const char *names[] = { "db", "cache", "app", "worker" };
 
         assert_int_equal(mk_group_new(&g), 0);
@@ -267,7 +253,7 @@ static void test_reverse_stop_order(void **state) {
 
 /* The unref of a running group stops it, in order, leaving nothing. */
 static void test_unref_stops(void **state) {
-        _cleanup_str_ char *order = test_path_in(dir, "stop-order"), *pid = test_path_in(dir, "b.pid");
+        _cleanup_str_ char *order = test_path_in(test_dir, "stop-order"), *pid = test_path_in(test_dir, "b.pid");
         MkGroup *g = NULL;
         MkExecutor *a = gservice("on-term", order, "a", "out", "up", "pause", NULL);
         MkExecutor *b = gservice("on-term", order, "b", "pidfile", pid, "pause", NULL);
@@ -353,8 +339,8 @@ static void on_start_done(MkGroup *g, int result, void *userdata) {
  * starts: the start reports -ECANCELED, everything is gone, c never ran. */
 static void test_async_cancel(void **state) {
         _cleanup_(mk_group_unrefp) MkGroup *g = NULL;
-        _cleanup_str_ char *apid = test_path_in(dir, "a.pid"), *bpid = test_path_in(dir, "b.pid"),
-                           *never = test_path_in(dir, "never.sock"), *cran = test_path_in(dir, "c.ran");
+        _cleanup_str_ char *apid = test_path_in(test_dir, "a.pid"), *bpid = test_path_in(test_dir, "b.pid"),
+                           *never = test_path_in(test_dir, "never.sock"), *cran = test_path_in(test_dir, "c.ran");
         MkExecutor *a = gservice("pidfile", apid, "out", "up", "pause", NULL);
         MkExecutor *b = gservice("pidfile", bpid, "pause", NULL);
         MkExecutor *c = gservice("touch", cran, "pause", NULL);
@@ -394,18 +380,18 @@ static void test_async_cancel(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_dependency_order, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_parallel_start, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_conditions, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_fail_fast, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_fail_timeout_names_probe, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_fail_exec, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_cycle, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_self_and_unknown_dependency, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_reverse_stop_order, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_unref_stops, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_service_handler, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_async_cancel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dependency_order, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_parallel_start, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_conditions, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_fail_fast, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_fail_timeout_names_probe, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_fail_exec, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_cycle, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_self_and_unknown_dependency, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_reverse_stop_order, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_unref_stops, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_service_handler, test_dir_setup, test_dir_teardown),
+                cmocka_unit_test_setup_teardown(test_async_cancel, test_dir_setup, test_dir_teardown),
                 cmocka_unit_test(test_conditions_parse),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,22 +24,9 @@ static int check_lines(MkExecutor *e, void *userdata) {
         return ++c->calls >= c->lines_needed ? 1 : 0;
 }
 
-static char *dir;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
 /* On a 10 ms timer: ready once the service created its file. */
 static void test_custom_timer(void **state) {
-        char *flag = test_path_in(dir, "flag");
+        char *flag = test_path_in(test_dir, "flag");
         Check c = { .flag = flag };
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "150", "--touch", flag, NULL);
 
@@ -82,7 +69,7 @@ static void test_custom_error(void **state) {
 }
 
 static void test_custom_timeout(void **state) {
-        char *flag = test_path_in(dir, "never");
+        char *flag = test_path_in(test_dir, "never");
         Check c = { .flag = flag };
         MkExecutor *e = server(FAIL_TIMEOUT_USEC, NULL);
 
@@ -102,5 +89,5 @@ int main(void) {
                 cmocka_unit_test(test_custom_error),
                 cmocka_unit_test(test_custom_timeout),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

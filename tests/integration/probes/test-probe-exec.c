@@ -3,22 +3,9 @@
  * and none surviving. */
 #include "probe-test.h"
 
-static char *dir;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
 /* The service creates a file after a delay; `test -e FILE` turns true. */
 static void test_exec_passes(void **state) {
-        char *flag = test_path_in(dir, "flag"), *cmd;
+        char *flag = test_path_in(test_dir, "flag"), *cmd;
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "150", "--touch", flag, NULL);
 
         assert_true(asprintf(&cmd, "test -e '%s'", flag) > 0);
@@ -44,7 +31,7 @@ static void test_exec_fails_until_deadline(void **state) {
 /* An attempt that hangs is killed after its timeout, and no attempt (nor
  * what it started) survives the failed start. */
 static void test_exec_attempt_timeout(void **state) {
-        char *pids = test_path_in(dir, "pids"), *cmd;
+        char *pids = test_path_in(test_dir, "pids"), *cmd;
         MkExecutor *e = server(3 * MK_USEC_PER_SEC, NULL);
 
         assert_true(asprintf(&cmd, "sleep 60 & echo $! >> '%s'; echo $$ >> '%s'; wait", pids, pids) > 0);
@@ -84,5 +71,5 @@ int main(void) {
                 cmocka_unit_test(test_exec_attempt_timeout),
                 cmocka_unit_test(test_exec_bad_arguments),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -3,19 +3,6 @@
  * server (tests/helpers/probe2-http-server), over Unix sockets and TCP. */
 #include "probe2-test.h"
 
-static char *dir;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
 static int add_http(MkExecutor *e, const char *url, const char *unix_socket) {
         MkHttpProbe p = { .url = url, .unix_socket = unix_socket };
         return mk_executor_add_http_probe(e, &p);
@@ -23,7 +10,7 @@ static int add_http(MkExecutor *e, const char *url, const char *unix_socket) {
 
 /* 503 for the first three requests, then 200: retried until ready. */
 static void test_http_503_then_200(void **state) {
-        char *sock = test_path_in(dir, "a.sock"), *log = test_path_in(dir, "a.log"), *s;
+        char *sock = test_path_in(test_dir, "a.sock"), *log = test_path_in(test_dir, "a.log"), *s;
         /* The library keeps its guard's socket and pidfd from the first start on:
          * count fds after one warm-up run, so only a leak shows. */
         const char *warm_argv[] = { "true", NULL };
@@ -57,7 +44,7 @@ static void test_http_503_then_200(void **state) {
 
 /* Always 503: the start times out and says what it last saw. */
 static void test_http_wrong_status_times_out(void **state) {
-        char *sock = test_path_in(dir, "b.sock");
+        char *sock = test_path_in(test_dir, "b.sock");
         MkExecutor *e = helper_executor("probe2-http-server", WRONG_STATUS_TIMEOUT_USEC, "--unix", sock,
                                         "--status", "503", NULL);
 
@@ -86,7 +73,7 @@ static void test_http_connection_refused(void **state) {
 
 /* A server that answers HEAD with 405: HEAD times out, GET passes. */
 static void test_http_head_hostile(void **state) {
-        char *sock = test_path_in(dir, "c.sock");
+        char *sock = test_path_in(test_dir, "c.sock");
         MkExecutor *e = helper_executor("probe2-http-server", WRONG_STATUS_TIMEOUT_USEC, "--unix", sock,
                                         "--head-status", "405", NULL);
 
@@ -106,7 +93,7 @@ static void test_http_head_hostile(void **state) {
 
 /* Method, headers and body reach the server; the status regex is used. */
 static void test_http_headers_and_body(void **state) {
-        char *sock = test_path_in(dir, "d.sock"), *log = test_path_in(dir, "d.log"), *s;
+        char *sock = test_path_in(test_dir, "d.sock"), *log = test_path_in(test_dir, "d.log"), *s;
         const char *headers[] = { "X-Probe: yes", "Authorization: Bearer abc", NULL };
         MkExecutor *e = helper_executor("probe2-http-server", PASS_TIMEOUT_USEC, "--unix", sock, "--log", log, NULL);
         MkHttpProbe p = {
@@ -135,7 +122,7 @@ static void test_http_headers_and_body(void **state) {
 
 /* http+unix://%2Fpath%2Fto.sock/path */
 static void test_http_unix_url(void **state) {
-        char *sock = test_path_in(dir, "e.sock"), *log = test_path_in(dir, "e.log"), *url, *s;
+        char *sock = test_path_in(test_dir, "e.sock"), *log = test_path_in(test_dir, "e.log"), *url, *s;
         MkExecutor *e = helper_executor("probe2-http-server", PASS_TIMEOUT_USEC, "--unix", sock, "--log", log, NULL);
         char encoded[512] = "";
 
@@ -181,7 +168,7 @@ static void test_http_tcp(void **state) {
 static void test_http_pre_check_tcp(void **state) {
         uint16_t port = 0;
         int fd = listen_any(AF_INET, &port);
-        char *url, *marker = test_path_in(dir, "spawned"), *cmd, owner[64];
+        char *url, *marker = test_path_in(test_dir, "spawned"), *cmd, owner[64];
         MkExecutor *e = NULL;
 
         assert_true(fd >= 0);
@@ -225,7 +212,7 @@ static void test_http_password_not_shown(void **state) {
 
 /* The same over a Unix socket, with the service itself running already. */
 static void test_http_pre_check_unix(void **state) {
-        char *sock = test_path_in(dir, "f.sock");
+        char *sock = test_path_in(test_dir, "f.sock");
         MkExecutor *a = helper_executor("probe2-http-server", PASS_TIMEOUT_USEC, "--unix", sock, NULL);
         MkExecutor *b = helper_executor("probe2-http-server", PASS_TIMEOUT_USEC, "--unix", sock, NULL);
 
@@ -292,5 +279,5 @@ int main(void) {
         if (mk_executor_add_http_probe(e, &p) == -EOPNOTSUPP)
                 test_skip_all("built without libcurl");
         mk_executor_unref(e);
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

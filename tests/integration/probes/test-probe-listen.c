@@ -3,19 +3,6 @@
  * LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES. */
 #include "probe2-test.h"
 
-static char *dir;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
 /* Port 0: the kernel picks a port, we report it, and the service accepts
  * on the fd we passed, seeing its own pid in LISTEN_PID. */
 static void test_listen_tcp_port_0(void **state) {
@@ -35,7 +22,7 @@ static void test_listen_tcp_port_0(void **state) {
 
 /* A TCP and a Unix socket: fds 3 and 4 in the order added, names joined. */
 static void test_listen_tcp_and_unix(void **state) {
-        char *path = test_path_in(dir, "api.sock");
+        char *path = test_path_in(test_dir, "api.sock");
         MkExecutor *e = helper_executor("probe2-listen", PASS_TIMEOUT_USEC, NULL);
         uint16_t port = 0;
 
@@ -61,7 +48,7 @@ static void test_listen_tcp_and_unix(void **state) {
 
 /* Without a name systemd's "unknown" is passed. No fd of ours stays open. */
 static void test_listen_unix_unnamed_no_leak(void **state) {
-        char *path = test_path_in(dir, "plain.sock");
+        char *path = test_path_in(test_dir, "plain.sock");
         int fds_before = test_count_fds();
         MkExecutor *e = helper_executor("probe2-listen", PASS_TIMEOUT_USEC, NULL);
 
@@ -91,7 +78,7 @@ static void test_listen_port_in_use(void **state) {
 
 /* A live Unix socket at the path is not replaced. */
 static void test_listen_unix_in_use(void **state) {
-        char *path = test_path_in(dir, "live.sock");
+        char *path = test_path_in(test_dir, "live.sock");
         struct sockaddr_un un = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         MkExecutor *e = helper_executor("probe2-listen", PASS_TIMEOUT_USEC, NULL);
@@ -143,5 +130,5 @@ int main(void) {
                 cmocka_unit_test(test_listen_fd_conflict),
                 cmocka_unit_test(test_listen_bad_arguments),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

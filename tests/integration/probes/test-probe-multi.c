@@ -5,25 +5,12 @@
 
 #include "probe-test.h"
 
-static char *dir;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
 /* Banner, TCP, Unix socket at once; the pid file 300 ms later. Ready must
  * wait for the pid file: when start returns, it exists. */
 static void test_all_of(void **state) {
         uint16_t port = free_port(AF_INET);
         char *spec = host_port("127.0.0.1", port);
-        char *sock = test_path_in(dir, "multi.sock"), *pid = test_path_in(dir, "multi.pid");
+        char *sock = test_path_in(test_dir, "multi.sock"), *pid = test_path_in(test_dir, "multi.pid");
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "50", "--banner", "up", "--tcp", spec,
                                "--unix", sock, "--late-ms", "300", "--pid-file", pid, "--rename", NULL);
 
@@ -53,7 +40,7 @@ static void test_all_of(void **state) {
 static void test_one_unmet(void **state) {
         uint16_t port = free_port(AF_INET);
         char *spec = host_port("127.0.0.1", port);
-        char *pid = test_path_in(dir, "absent.pid");
+        char *pid = test_path_in(test_dir, "absent.pid");
         MkExecutor *e = server(FAIL_TIMEOUT_USEC, "--banner", "up", "--tcp", spec, NULL);
 
         assert_int_equal(mk_executor_add_output_probe(e, "^up$", 0), 0);
@@ -73,5 +60,5 @@ int main(void) {
                 cmocka_unit_test(test_all_of),
                 cmocka_unit_test(test_one_unmet),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

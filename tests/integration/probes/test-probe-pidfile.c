@@ -5,21 +5,8 @@
 
 #include "probe-test.h"
 
-static char *dir;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
 static void test_pidfile_plain(void **state) {
-        char *path = test_path_in(dir, "plain.pid");
+        char *path = test_path_in(test_dir, "plain.pid");
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "100", "--pid-file", path, NULL);
 
         assert_int_equal(mk_executor_add_pid_file_probe(e, path, false), 0);
@@ -33,7 +20,7 @@ static void test_pidfile_plain(void **state) {
 
 /* Written to PATH.tmp and renamed over PATH; with the pid check. */
 static void test_pidfile_renamed_check_pid(void **state) {
-        char *path = test_path_in(dir, "renamed.pid");
+        char *path = test_path_in(test_dir, "renamed.pid");
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "100", "--pid-file", path, "--rename", NULL);
 
         assert_int_equal(mk_executor_add_pid_file_probe(e, path, true), 0);
@@ -48,7 +35,7 @@ static void test_pidfile_renamed_check_pid(void **state) {
 /* Written in two pieces 100 ms apart: the first digit alone is not the
  * service's pid (nor a pid at all, maybe); the completed file is. */
 static void test_pidfile_partial_write(void **state) {
-        char *path = test_path_in(dir, "partial.pid");
+        char *path = test_path_in(test_dir, "partial.pid");
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--pid-file", path, "--pid-split", NULL);
 
         assert_int_equal(mk_executor_add_pid_file_probe(e, path, true), 0);
@@ -62,7 +49,7 @@ static void test_pidfile_partial_write(void **state) {
 
 /* The directory of the pid file appears only with the service. */
 static void test_pidfile_directory_later(void **state) {
-        char *sub = test_path_in(dir, "later"), *path = test_path_in(sub, "x.pid"), *cmd;
+        char *sub = test_path_in(test_dir, "later"), *path = test_path_in(sub, "x.pid"), *cmd;
 
         assert_true(asprintf(&cmd, "sleep 0.1; mkdir '%s'; echo $$ > '%s'; exec sleep 60", sub, path) > 0);
         MkExecutor *e = NULL;
@@ -83,7 +70,7 @@ static void test_pidfile_directory_later(void **state) {
 
 /* The file holds a live pid, but not one of the service (our own). */
 static void test_pidfile_foreign_pid(void **state) {
-        char *path = test_path_in(dir, "foreign.pid"), want[128];
+        char *path = test_path_in(test_dir, "foreign.pid"), want[128];
         MkExecutor *e = server(FAIL_TIMEOUT_USEC, "--pid-file", path, "--pid-of-parent", NULL);
 
         assert_int_equal(mk_executor_add_pid_file_probe(e, path, true), 0);
@@ -98,7 +85,7 @@ static void test_pidfile_foreign_pid(void **state) {
 
 /* A symbolic link is not followed, even to a valid file. */
 static void test_pidfile_symlink(void **state) {
-        char *path = test_path_in(dir, "link.pid"), *target = test_path_in(dir, "target");
+        char *path = test_path_in(test_dir, "link.pid"), *target = test_path_in(test_dir, "target");
         FILE *f = fopen(target, "we");
 
         assert_non_null(f);
@@ -117,7 +104,7 @@ static void test_pidfile_symlink(void **state) {
 }
 
 static void test_pidfile_directory(void **state) {
-        char *path = test_path_in(dir, "dir.pid");
+        char *path = test_path_in(test_dir, "dir.pid");
 
         assert_int_equal(mkdir(path, 0700), 0);
         MkExecutor *e = server(FAIL_TIMEOUT_USEC, NULL);
@@ -131,7 +118,7 @@ static void test_pidfile_directory(void **state) {
 
 /* The service dies before writing: -ECHILD at once. */
 static void test_pidfile_exit_during_probe(void **state) {
-        char *path = test_path_in(dir, "never.pid");
+        char *path = test_path_in(test_dir, "never.pid");
         MkExecutor *e = server(60 * MK_USEC_PER_SEC, "--delay-ms", "50", "--exit", "5", NULL);
         uint64_t t0 = test_now_usec();
 
@@ -153,5 +140,5 @@ int main(void) {
                 cmocka_unit_test(test_pidfile_directory),
                 cmocka_unit_test(test_pidfile_exit_during_probe),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

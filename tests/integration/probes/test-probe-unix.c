@@ -2,21 +2,8 @@
 /* The unix probe: a socket appearing in a watched directory, and the pre-check. */
 #include "probe-test.h"
 
-static char *dir;
-
-static int setup(void **state) {
-        dir = test_make_temp_dir();
-        return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-        test_rm_rf(dir);
-        free(dir);
-        return 0;
-}
-
 static void test_unix_delayed(void **state) {
-        char *path = test_path_in(dir, "delayed.sock");
+        char *path = test_path_in(test_dir, "delayed.sock");
         MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "150", "--unix", path, NULL);
 
         assert_int_equal(mk_executor_add_unix_probe(e, path), 0);
@@ -30,7 +17,7 @@ static void test_unix_delayed(void **state) {
  * until the deadline, which then says "connection refused". */
 /* The socket's directory appears only with the service. */
 static void test_unix_directory_later(void **state) {
-        char *sub = test_path_in(dir, "later"), *path = test_path_in(sub, "s.sock"), *cmd;
+        char *sub = test_path_in(test_dir, "later"), *path = test_path_in(sub, "s.sock"), *cmd;
         const char *helper = test_helper("probe-server");
 
         assert_true(asprintf(&cmd, "sleep 0.1; mkdir '%s' && exec '%s' --unix '%s'", sub, helper, path) > 0);
@@ -51,7 +38,7 @@ static void test_unix_directory_later(void **state) {
 }
 
 static void test_unix_stale_times_out(void **state) {
-        char *path = test_path_in(dir, "stale.sock");
+        char *path = test_path_in(test_dir, "stale.sock");
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -69,7 +56,7 @@ static void test_unix_stale_times_out(void **state) {
 }
 
 static void test_unix_missing_times_out(void **state) {
-        char *path = test_path_in(dir, "never.sock");
+        char *path = test_path_in(test_dir, "never.sock");
         MkExecutor *e = server(FAIL_TIMEOUT_USEC, NULL);
 
         assert_int_equal(mk_executor_add_unix_probe(e, path), 0);
@@ -80,7 +67,7 @@ static void test_unix_missing_times_out(void **state) {
 }
 
 static void test_unix_pre_check(void **state) {
-        char *path = test_path_in(dir, "taken.sock"), want[64];
+        char *path = test_path_in(test_dir, "taken.sock"), want[64];
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -124,5 +111,5 @@ int main(void) {
                 cmocka_unit_test(test_unix_pre_check),
                 cmocka_unit_test(test_unix_bad_arguments),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }
