@@ -619,13 +619,29 @@ static int run_until_done(MkGroup *g, Waiter *w) {
         mk_group_ref(g);
         r = event_run_until(g->event, &w->done, MK_USEC_INFINITY);
         mk_group_unref(g);
-        return r < 0 ? r : w->result;
+        if (r < 0) {
+                /* The operation goes on; it must not report to this stack frame. */
+                if (g->start_done == waiter_done && g->start_userdata == w)
+                        g->start_done = NULL;
+                if (g->stop_done == waiter_done && g->stop_userdata == w)
+                        g->stop_done = NULL;
+                return r;
+        }
+        return w->result;
+}
+
+/* The blocking calls run the loop themselves: not from one of its callbacks
+ * (sd_event_run() would refuse), nor once it has finished. */
+static bool loop_can_block(MkGroup *g) {
+        return !g->event || sd_event_get_state(g->event) == SD_EVENT_INITIAL;
 }
 
 int mk_group_start(MkGroup *g) {
         Waiter w = {};
         int r;
 
+        if (g && !loop_can_block(g))
+                return -EBUSY;
         r = mk_group_start_async(g, waiter_done, &w);
         if (r < 0)
                 return r;
@@ -657,6 +673,8 @@ int mk_group_stop(MkGroup *g) {
         Waiter w = {};
         int r;
 
+        if (g && g->phase != PHASE_IDLE && !loop_can_block(g))
+                return -EBUSY;
         r = mk_group_stop_async(g, waiter_done, &w);
         if (r < 0)
                 return r;

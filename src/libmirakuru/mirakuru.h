@@ -477,7 +477,8 @@ int mk_group_set_service_handler(MkGroup *g, MkGroupServiceHandler handler, void
  *                the others were ready; mk_group_get_failed() names it
  *   -ENOENT, -ELOOP  (with mk_group_get_failed() NULL) see mk_group_check()
  *   -ECANCELED   mk_group_stop() was called during the start
- *   -EBUSY       already started; -EINVAL empty group */
+ *   -EBUSY       already started, or called from a callback of the loop
+ *   -EINVAL      empty group */
 int mk_group_start(MkGroup *g);
 int mk_group_start_async(MkGroup *g, MkGroupDoneHandler done, void *userdata);
 /* Stops every service, dependents before their dependencies, and returns
@@ -485,7 +486,8 @@ int mk_group_start_async(MkGroup *g, MkGroupDoneHandler done, void *userdata);
  *   0        all gone cleanly
  *   1        gone, but some service had to be killed after its stop timeout
  *   -ECHILD  gone; some service's main process exited uncleanly
- *   -ESRCH   never started */
+ *   -ESRCH   never started
+ *   -EBUSY   called from a callback of the loop (use mk_group_stop_async()) */
 int mk_group_stop(MkGroup *g);
 int mk_group_stop_async(MkGroup *g, MkGroupDoneHandler done, void *userdata);
 /* True while a start or stop is under way or services run (until a stop

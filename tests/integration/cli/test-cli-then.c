@@ -13,11 +13,17 @@
 static void test_then_status(void **state) {
         char *pid_file = cli_path_in_dir("service.pid"), *child_file = cli_path_in_dir("child.pid");
         CliRun r;
+        char *then;
 
+        /* The child writes its pid file from its own process: wait for it
+         * (bounded), or the teardown could come first. */
+        assert_true(asprintf(&then, "i=0; while [ ! -s '%s' ] && [ $i -lt 3000 ]; do i=$((i+1)); sleep 0.01; done; exit 7",
+                             child_file) > 0);
         assert_int_equal(cli_run(&r, test_dir, NULL,
-                                 ARGS("--output", "^ready$", "--then", "exit 7", "--", cli_helper, "pidfile", pid_file,
+                                 ARGS("--output", "^ready$", "--then", then, "--", cli_helper, "pidfile", pid_file,
                                       "child", child_file, "out", "ready", "pause")),
                          7);
+        free(then);
         /* Both processes were up (ready after the line), and are gone. */
         pid_t service = cli_pid_from(pid_file), child = cli_pid_from(child_file);
         assert_false(test_pid_alive(service));
