@@ -78,6 +78,21 @@ static void test_http(void **state) {
                 0);
 }
 
+/* libcurl is loaded only when an HTTP probe is used: without --http,
+ * mirakuru-run never maps it (its footprint); with --http it does. The
+ * --then command looks at its parent's (mirakuru-run's) memory map. */
+static void test_curl_loaded_only_for_http(void **state) {
+        char port[16], url[64];
+        const char *no_curl = "! grep -q libcurl /proc/$PPID/maps";
+        const char *curl = "grep -q libcurl /proc/$PPID/maps";
+
+        snprintf(port, sizeof port, "%u", cli_free_port());
+        snprintf(url, sizeof url, "http://127.0.0.1:%s/health", port);
+        expect_status(ARGS("--then", no_curl, "--", cli_helper, "pause"), 0);
+        expect_status(ARGS("--tcp", port, "--then", no_curl, "--", cli_helper, "tcp", port, "pause"), 0);
+        expect_status(ARGS("--http", url, "--then", curl, "--", cli_helper, "http", port, "200"), 0);
+}
+
 static void test_pid_file(void **state) {
         char *pid_file = cli_path_in_dir("service.pid"), *check;
         assert_true(asprintf(&check, "test -s %s", pid_file) > 0);
@@ -134,6 +149,7 @@ int main(void) {
                 cmocka_unit_test(test_tcp),
                 cmocka_unit_test(test_unix),
                 cmocka_unit_test(test_http),
+                cmocka_unit_test(test_curl_loaded_only_for_http),
                 cmocka_unit_test(test_pid_file),
                 cmocka_unit_test(test_notify),
                 cmocka_unit_test(test_exec_probe),
