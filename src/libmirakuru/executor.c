@@ -789,17 +789,11 @@ static void forget_waiter(MkExecutor *e, Waiter *w) {
                 e->stop_done = NULL;
 }
 
-/* The blocking calls run the loop themselves: not from one of its callbacks
- * (sd_event_run() would refuse with -EBUSY), nor once it has finished. */
-static bool loop_can_block(MkExecutor *e) {
-        return !e->event || sd_event_get_state(e->event) == SD_EVENT_INITIAL;
-}
-
 int mk_executor_start(MkExecutor *e) {
         Waiter w = {};
         int r;
 
-        if (e && !loop_can_block(e))
+        if (e && !event_can_block(e->event))
                 return -EBUSY;
         r = mk_executor_start_async(e, waiter_done, &w);
         if (r < 0)
@@ -818,7 +812,7 @@ int mk_executor_stop(MkExecutor *e) {
         Waiter w = {};
         int r;
 
-        if (e && (e->state != MK_STATE_IDLE || e->tearing_down) && !loop_can_block(e))
+        if (e && (e->state != MK_STATE_IDLE || e->tearing_down) && !event_can_block(e->event))
                 return -EBUSY;
         r = mk_executor_stop_async(e, waiter_done, &w);
         if (r < 0)
@@ -859,7 +853,7 @@ int mk_executor_kill(MkExecutor *e, int signo, bool wait) {
         Waiter w = {};
         if (e->stop_pending)
                 return -EALREADY;
-        if (!loop_can_block(e))
+        if (!event_can_block(e->event))
                 return -EBUSY;
         e->stop_pending = true;
         e->stop_done = waiter_done;
@@ -885,7 +879,7 @@ int mk_executor_wait(MkExecutor *e, uint64_t usec) {
                 return -ESRCH;
         if (e->main_reaped || e->state == MK_STATE_IDLE)
                 return 0;
-        if (!loop_can_block(e))
+        if (!event_can_block(e->event))
                 return -EBUSY;
         return event_run_until(e->event, &e->main_reaped, usec_add(now_usec(), usec));
 }

@@ -630,17 +630,11 @@ static int run_until_done(MkGroup *g, Waiter *w) {
         return w->result;
 }
 
-/* The blocking calls run the loop themselves: not from one of its callbacks
- * (sd_event_run() would refuse), nor once it has finished. */
-static bool loop_can_block(MkGroup *g) {
-        return !g->event || sd_event_get_state(g->event) == SD_EVENT_INITIAL;
-}
-
 int mk_group_start(MkGroup *g) {
         Waiter w = {};
         int r;
 
-        if (g && !loop_can_block(g))
+        if (g && !event_can_block(g->event))
                 return -EBUSY;
         r = mk_group_start_async(g, waiter_done, &w);
         if (r < 0)
@@ -673,7 +667,7 @@ int mk_group_stop(MkGroup *g) {
         Waiter w = {};
         int r;
 
-        if (g && g->phase != PHASE_IDLE && !loop_can_block(g))
+        if (g && g->phase != PHASE_IDLE && !event_can_block(g->event))
                 return -EBUSY;
         r = mk_group_stop_async(g, waiter_done, &w);
         if (r < 0)

@@ -20,3 +20,7 @@ int event_run_until(sd_event *event, const bool *done, uint64_t until) {
         }
         return 0;
 }
+
+bool event_can_block(sd_event *event) {
+        return !event || sd_event_get_state(event) == SD_EVENT_INITIAL;
+}

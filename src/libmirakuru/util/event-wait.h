@@ -17,3 +17,8 @@ typedef struct Waiter {
  * MK_USEC_INFINITY: no limit) passes. 0, -ETIMEDOUT, or sd_event_run()'s
  * negative errno. */
 int event_run_until(sd_event *event, const bool *done, uint64_t until);
+
+/* Whether a blocking call may run EVENT itself: not from one of its
+ * callbacks (sd_event_run() would refuse with -EBUSY), nor once it has
+ * finished. A NULL EVENT (none attached yet) may be run. */
+bool event_can_block(sd_event *event);
