@@ -18,29 +18,11 @@
 
 #include "config.h"
 #include "fault-common.h"
+#include "fault-fixture.h"
 #include "util/macro.h"
 #include "test-util.h"
 
 #define START_TIMEOUT_USEC (60 * MK_USEC_PER_SEC)
-
-static char *dir;
-static char records[4200];
-
-static int setup(void **state) {
-        (void) state;
-        dir = test_make_temp_dir();
-        snprintf(records, sizeof records, "%s/pids", dir);
-        return 0;
-}
-
-static int teardown(void **state) {
-        (void) state;
-        test_rm_rf(dir);
-        free(dir);
-        dir = NULL;
-        fault_reap();
-        return 0;
-}
 
 static MkExecutor *service(const char *const *args) {
         const char *argv[32] = { fault_service() };
@@ -57,18 +39,11 @@ static MkExecutor *service(const char *const *args) {
         return e;
 }
 
-static void assert_records_gone(const char *what) {
-        size_t n;
-        pid_t *pids = fault_read_pids(records, &n);
-        fault_assert_gone(pids, n, 0, what); /* stop returned: nothing may be left */
-        free(pids);
-}
-
 /* SIGSEGV before the probes passed: start fails with -ECHILD, says so, and
  * shows the last output. */
 static void test_segv_during_probes(void **state) {
-        const char *args[] = { "record", records, "child", records, "out", "about to crash", "sleep", "50",
-                               "segv", NULL };
+        const char *args[] = { "record", fault_records, "child", fault_records, "out", "about to crash",
+                               "sleep", "50", "segv", NULL };
         _cleanup_(mk_executor_unrefp) MkExecutor *e = service(args);
         (void) state;
 
@@ -77,13 +52,14 @@ static void test_segv_during_probes(void **state) {
         assert_true(fault_error_has(e, "SIGSEGV"));
         assert_true(fault_error_has(e, "about to crash"));
         assert_int_equal(mk_executor_get_state(e), MK_STATE_IDLE);
-        assert_records_gone("a crash during probes");
+        fault_assert_records_gone("a crash during probes");
 }
 
 /* SIGSEGV after ready: the exit is reported, stop collects the rest and
  * returns -ECHILD (an unclean exit). */
 static void test_segv_after_ready(void **state) {
-        const char *args[] = { "record", records, "child", records, "out", "ready", "sleep", "100", "segv", NULL };
+        const char *args[] = { "record", fault_records, "child", fault_records, "out", "ready",
+                               "sleep", "100", "segv", NULL };
         _cleanup_(mk_executor_unrefp) MkExecutor *e = service(args);
         MkExit x;
         size_t n;
@@ -91,7 +67,7 @@ static void test_segv_after_ready(void **state) {
 
         assert_int_equal(mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT), 0);
         assert_int_equal(mk_executor_start(e), 0);
-        free(fault_wait_pids(records, 2, FAULT_WAIT_USEC, &n));
+        free(fault_wait_pids(fault_records, 2, FAULT_WAIT_USEC, &n));
         assert_int_equal(n, 2);
         assert_int_equal(mk_executor_wait(e, FAULT_WAIT_USEC), 0);
         assert_int_equal(mk_executor_get_state(e), MK_STATE_EXITED);
@@ -101,14 +77,14 @@ static void test_segv_after_ready(void **state) {
         assert_false(x.clean);
         assert_int_equal(mk_exit_to_status(&x), 128 + SIGSEGV);
         assert_int_equal(mk_executor_stop(e), -ECHILD);
-        assert_records_gone("a crash after ready");
+        fault_assert_records_gone("a crash after ready");
 }
 
 /* A service that closes its stdout keeps running and is still watched:
  * stderr is drained, a probe on it works, stop finds it. */
 static void test_closed_stdout(void **state) {
-        const char *args[] = { "record", records, "out", "last words on stdout", "close-stdout", "sleep", "50",
-                               "err", "ready on stderr", "pause", NULL };
+        const char *args[] = { "record", fault_records, "out", "last words on stdout", "close-stdout",
+                               "sleep", "50", "err", "ready on stderr", "pause", NULL };
         _cleanup_(mk_executor_unrefp) MkExecutor *e = service(args);
         _cleanup_free_ char *out = NULL;
         size_t size;
@@ -121,13 +97,13 @@ static void test_closed_stdout(void **state) {
         assert_string_equal(out, "last words on stdout\n"); /* nothing lost */
         assert_int_equal(mk_executor_wait(e, 200 * MK_USEC_PER_MSEC), -ETIMEDOUT); /* still running */
         assert_int_equal(mk_executor_stop(e), 0);
-        assert_records_gone("a service with a closed stdout");
+        fault_assert_records_gone("a service with a closed stdout");
 }
 
 /* The tee target is full (/dev/full: every write fails with ENOSPC): the
  * service is not blocked, the capture keeps everything, lines still come. */
 static void test_full_log_target(void **state) {
-        const char *args[] = { "record", records, "flood", "20000", "1", "out", "ready", "pause", NULL };
+        const char *args[] = { "record", fault_records, "flood", "20000", "1", "out", "ready", "pause", NULL };
         _cleanup_(mk_executor_unrefp) MkExecutor *e = service(args);
         _cleanup_close_ int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
         _cleanup_free_ char *last = NULL;
@@ -142,7 +118,7 @@ static void test_full_log_target(void **state) {
         assert_int_equal(mk_executor_get_last_lines(e, 2, &last), 0);
         assert_string_equal(last, "flood done 20000\nready");
         assert_int_equal(mk_executor_stop(e), 0);
-        assert_records_gone("a full log target");
+        fault_assert_records_gone("a full log target");
 }
 
 /* The log file lies on a full filesystem (a 64 KiB tmpfs in a private mount
@@ -154,7 +130,7 @@ static void test_full_log_filesystem(void **state) {
         int status;
         (void) state;
 
-        snprintf(mnt, sizeof mnt, "%s/mnt", dir);
+        snprintf(mnt, sizeof mnt, "%s/mnt", fault_dir);
         snprintf(log, sizeof log, "%s/service.log", mnt);
         assert_int_equal(mkdir(mnt, 0700), 0);
         pid = fork();
@@ -163,7 +139,8 @@ static void test_full_log_filesystem(void **state) {
                 if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
                     mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0700") < 0)
                         _exit(EXIT_TEST_SKIP);
-                const char *args[] = { "record", records, "flood", "20000", "1", "out", "ready", "pause", NULL };
+                const char *args[] = { "record", fault_records, "flood", "20000", "1", "out", "ready", "pause",
+                                       NULL };
                 MkExecutor *e = service(args);
                 sd_event *event = NULL;
                 if (sd_event_new(&event) < 0 || mk_executor_attach_event(e, event, 0) < 0 ||
@@ -187,7 +164,7 @@ static void test_full_log_filesystem(void **state) {
                 skip();
         }
         assert_int_equal(WEXITSTATUS(status), 0);
-        assert_records_gone("a full log filesystem");
+        fault_assert_records_gone("a full log filesystem");
 }
 
 /* With fds running out (a low RLIMIT_NOFILE), start fails cleanly with a
@@ -201,11 +178,11 @@ static void test_emfile(void **state) {
                 pid_t pid;
                 int status;
 
-                (void) unlink(records);
+                (void) unlink(fault_records);
                 pid = fork();
                 assert_true(pid >= 0);
                 if (pid == 0) {
-                        const char *args[] = { "record", records, "out", "ready", "pause", NULL };
+                        const char *args[] = { "record", fault_records, "out", "ready", "pause", NULL };
                         MkExecutor *e = service(args);
                         sd_event *event = NULL;
                         if (sd_event_new(&event) < 0 || mk_executor_attach_event(e, event, 0) < 0 ||
@@ -232,7 +209,7 @@ static void test_emfile(void **state) {
                         worked++;
                 else
                         fail_msg("with %d more fds: exit status %d", extra, WEXITSTATUS(status));
-                assert_records_gone("a start short of fds");
+                fault_assert_records_gone("a start short of fds");
                 fault_reap();
         }
         fprintf(stderr, "# %u limits failed cleanly, %u worked\n", failed, worked);
@@ -244,11 +221,11 @@ static void test_emfile(void **state) {
  * right pid) and a directory; the timeout names the reason. */
 static void pid_file_refused(bool symlink, const char *needle) {
         char path[4300];
-        const char *args[] = { "record", records, "symlink", path, "pause", NULL };
-        const char *args_dir[] = { "record", records, "pause", NULL };
+        const char *args[] = { "record", fault_records, "symlink", path, "pause", NULL };
+        const char *args_dir[] = { "record", fault_records, "pause", NULL };
         _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
 
-        snprintf(path, sizeof path, "%s/service.pid", dir);
+        snprintf(path, sizeof path, "%s/service.pid", fault_dir);
         e = service(symlink ? args : args_dir);
         if (!symlink)
                 assert_int_equal(mkdir(path, 0700), 0);
@@ -256,7 +233,7 @@ static void pid_file_refused(bool symlink, const char *needle) {
         assert_int_equal(mk_executor_set_timeout(e, 2 * MK_USEC_PER_SEC), 0);
         assert_int_equal(mk_executor_start(e), -ETIMEDOUT);
         assert_true(fault_error_has(e, needle));
-        assert_records_gone("a refused pid file");
+        fault_assert_records_gone("a refused pid file");
 }
 
 static void test_pid_file_symlink(void **state) {
@@ -277,13 +254,13 @@ static void test_accept_and_reset(void **state) {
         (void) state;
 
         snprintf(port, sizeof port, "%u", fault_free_port());
-        const char *args[] = { "record", records, "serve", "reset", port, NULL };
+        const char *args[] = { "record", fault_records, "serve", "reset", port, NULL };
         {
                 _cleanup_(mk_executor_unrefp) MkExecutor *e = service(args);
                 assert_int_equal(mk_executor_add_tcp_probe(e, "127.0.0.1", (uint16_t) atoi(port)), 0);
                 assert_int_equal(mk_executor_start(e), 0);
                 assert_int_equal(mk_executor_stop(e), 0);
-                assert_records_gone("a resetting target (tcp)");
+                fault_assert_records_gone("a resetting target (tcp)");
         }
 #if HAVE_CURL
         {
@@ -295,7 +272,7 @@ static void test_accept_and_reset(void **state) {
                 assert_int_equal(mk_executor_set_timeout(e, 2 * MK_USEC_PER_SEC), 0);
                 assert_int_equal(mk_executor_start(e), -ETIMEDOUT);
                 assert_true(fault_error_has(e, "http"));
-                assert_records_gone("a resetting target (http)");
+                fault_assert_records_gone("a resetting target (http)");
         }
 #endif
 }
@@ -309,7 +286,7 @@ static void test_http_never_answers(void **state) {
 
         snprintf(port, sizeof port, "%u", fault_free_port());
         snprintf(url, sizeof url, "http://127.0.0.1:%s/", port);
-        const char *args[] = { "record", records, "serve", "silent", port, NULL };
+        const char *args[] = { "record", fault_records, "serve", "silent", port, NULL };
         _cleanup_(mk_executor_unrefp) MkExecutor *e = service(args);
         const MkHttpProbe h = { .url = url, .request_timeout_usec = 300 * MK_USEC_PER_MSEC };
         assert_int_equal(mk_executor_add_http_probe(e, &h), 0);
@@ -323,7 +300,7 @@ static void test_http_never_answers(void **state) {
         /* Kept: not before the deadline; the upper bound is generous (noisy machine). */
         assert_true(took >= 3 * MK_USEC_PER_SEC);
         assert_true(took < 30 * MK_USEC_PER_SEC);
-        assert_records_gone("a silent HTTP server");
+        fault_assert_records_gone("a silent HTTP server");
 #else
         (void) state;
         skip();
@@ -356,7 +333,7 @@ static void on_flood_line(MkExecutor *e, MkStream stream, const char *line, size
 /* 10,000 lines per second for 6 seconds after ready: every line arrives,
  * in order, and memory stays bounded (VmRSS, where that means anything). */
 static void test_output_flood(void **state) {
-        const char *args[] = { "record", records, "out", "ready", "flood", "10000", "6", "pause", NULL };
+        const char *args[] = { "record", fault_records, "out", "ready", "flood", "10000", "6", "pause", NULL };
         _cleanup_(mk_executor_unrefp) MkExecutor *e = service(args);
         Flood f = {};
         long rss_before, rss_after;
@@ -376,22 +353,22 @@ static void test_output_flood(void **state) {
                 assert_true(rss_after - rss_before < 3 * 1024);
         assert_true(mk_executor_is_running(e));
         assert_int_equal(mk_executor_stop(e), 0);
-        assert_records_gone("an output flood");
+        fault_assert_records_gone("an output flood");
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_segv_during_probes, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_segv_after_ready, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_closed_stdout, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_full_log_target, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_full_log_filesystem, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_emfile, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_pid_file_symlink, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_pid_file_directory, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_accept_and_reset, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_http_never_answers, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_output_flood, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_segv_during_probes, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_segv_after_ready, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_closed_stdout, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_full_log_target, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_full_log_filesystem, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_emfile, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_pid_file_symlink, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_pid_file_directory, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_accept_and_reset, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_http_never_answers, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_output_flood, fault_setup, fault_teardown),
         };
         return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
 }

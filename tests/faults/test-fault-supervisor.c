@@ -72,11 +72,11 @@ static _Noreturn void supervisor(Phase phase, const char *records, const char *b
         _exit(8);
 }
 
-/* Starts a fault-manager that never answers; returns its bus address. */
+/* Starts a fake-manager that never answers; returns its bus address. */
 static MkExecutor *hanging_manager(const char *dir, char **ret_bus) {
         MkExecutor *m = NULL;
         char *sock;
-        const char *helper = test_helper("fault-manager");
+        const char *helper = test_helper("fake-manager");
 
         assert_true(asprintf(&sock, "%s/manager", dir) > 0);
         const char *argv[] = { helper, sock, "hang", NULL };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The systemd backend when the manager misbehaves.
- *  - Without $MIRAKURU_TEST_BUS: a broken manager (tests/helpers/fault-manager)
+ *  - Without $MIRAKURU_TEST_BUS: a broken manager (tests/helpers/fake-manager)
  *    drops the connection on StartTransientUnit, answers with the wrong
  *    type, does not know the method, or never answers. The start falls back
  *    to a cgroup of our own or fails by the deadline with a message; either
@@ -19,30 +19,13 @@
 #include <unistd.h>
 
 #include "fault-common.h"
+#include "fault-fixture.h"
 #include "util/macro.h"
 #include "test-util.h"
 
-static char *dir;
-static char records[4200];
-
-static int setup(void **state) {
-        (void) state;
-        dir = test_make_temp_dir();
-        snprintf(records, sizeof records, "%s/pids", dir);
-        return 0;
-}
-
-static int teardown(void **state) {
-        (void) state;
-        test_rm_rf(dir);
-        free(dir);
-        dir = NULL;
-        fault_reap();
-        return 0;
-}
-
 static MkExecutor *service(const char *bus) {
-        const char *argv[] = { fault_service(), "record", records, "child", records, "out", "ready", "pause", NULL };
+        const char *argv[] = { fault_service(), "record", fault_records, "child", fault_records,
+                               "out", "ready", "pause", NULL };
         MkExecutor *e = NULL;
 
         assert_int_equal(mk_executor_new(&e), 0);
@@ -54,22 +37,15 @@ static MkExecutor *service(const char *bus) {
         return e;
 }
 
-static void assert_records_gone(const char *what) {
-        size_t n;
-        pid_t *pids = fault_read_pids(records, &n);
-        fault_assert_gone(pids, n, 0, what);
-        free(pids);
-}
-
 /* ---- a broken manager ---- */
 
 static void broken_manager(const char *mode) {
         _cleanup_(mk_executor_unrefp) MkExecutor *manager = NULL, *e = NULL;
         char sock[4300], *bus;
-        const char *argv[] = { test_helper("fault-manager"), sock, mode, NULL };
+        const char *argv[] = { test_helper("fake-manager"), sock, mode, NULL };
         int r;
 
-        snprintf(sock, sizeof sock, "%s/manager", dir);
+        snprintf(sock, sizeof sock, "%s/manager", fault_dir);
         assert_int_equal(mk_executor_new(&manager), 0);
         assert_int_equal(mk_executor_set_argv(manager, argv), 0);
         assert_int_equal(mk_executor_set_containment(manager, MK_CONTAINMENT_PROCESS_GROUP), 0);
@@ -95,7 +71,7 @@ static void broken_manager(const char *mode) {
                 assert_true(fault_error_has(e, "systemd"));
                 assert_true(test_now_usec() - t0 < 30 * MK_USEC_PER_SEC);
         }
-        assert_records_gone(mode);
+        fault_assert_records_gone(mode);
         /* Also the child the manager was asked to move (held at the gate). */
         char asked[4400];
         size_t n;
@@ -160,7 +136,7 @@ static void test_manager_killed_mid_run(void **state) {
 
         assert_int_equal(mk_executor_start(e), 0);
         assert_int_equal(mk_executor_get_containment(e), MK_CONTAINMENT_SYSTEMD);
-        pids = fault_wait_pids(records, 2, FAULT_WAIT_USEC, &n);
+        pids = fault_wait_pids(fault_records, 2, FAULT_WAIT_USEC, &n);
         assert_int_equal(n, 2);
         free(pids);
 
@@ -173,31 +149,31 @@ static void test_manager_killed_mid_run(void **state) {
         r = mk_executor_stop(e);
         fprintf(stderr, "# stop without a manager: %d %s\n", r, mk_executor_get_error(e) ?: "");
         assert_true(r >= 0);
-        assert_records_gone("a stop after the manager died");
+        fault_assert_records_gone("a stop after the manager died");
 
         /* A new start: no manager to ask; fails clearly (only this bus was given). */
-        (void) unlink(records);
+        (void) unlink(fault_records);
         r = mk_executor_start(e);
         fprintf(stderr, "# start without a manager: %d: %s\n", r, mk_executor_get_error(e) ?: "");
         if (r == 0)
                 assert_true(mk_executor_stop(e) >= 0);
         else
                 assert_true(fault_error_has(e, "systemd"));
-        assert_records_gone("a start after the manager died");
+        fault_assert_records_gone("a start after the manager died");
 }
 
 int main(void) {
         if (getenv("MIRAKURU_TEST_BUS")) {
                 const struct CMUnitTest tests[] = {
-                        cmocka_unit_test_setup_teardown(test_manager_killed_mid_run, setup, teardown),
+                        cmocka_unit_test_setup_teardown(test_manager_killed_mid_run, fault_setup, fault_teardown),
                 };
                 return cmocka_run_group_tests_name("manager-killed", tests, NULL, NULL);
         }
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_manager_disconnects, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_manager_bad_reply, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_manager_no_method, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_manager_hangs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_manager_disconnects, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_manager_bad_reply, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_manager_no_method, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_manager_hangs, fault_setup, fault_teardown),
         };
         return cmocka_run_group_tests_name("bus-errors", tests, NULL, NULL);
 }

@@ -126,7 +126,7 @@ static void test_readonly_cgroupfs_gives_process_group(void **state) {
 
 /* A manager that answers at setup but will not make the scope: the systemd
  * backend finds out only at place() time and falls back to a cgroup of its
- * own, saying so; nothing survives. MODE: cont-fake-manager's mode. */
+ * own, saying so; nothing survives. MODE: fake-manager's mode. */
 static void scope_refused(const char *mode, const char *needle) {
         _cleanup_(mk_executor_unrefp) MkExecutor *manager = NULL, *e = NULL;
         char *dir = test_make_temp_dir(), *sock, *bus, *cg;
@@ -136,7 +136,7 @@ static void scope_refused(const char *mode, const char *needle) {
         int r;
 
         if (!fake)
-                fake = test_helper("cont-fake-manager");
+                fake = test_helper("fake-manager");
         assert_true(asprintf(&sock, "%s/private", dir) > 0);
         assert_true(asprintf(&bus, "unix:path=%s", sock) > 0);
         const char *manager_argv[] = { fake, sock, mode, NULL };

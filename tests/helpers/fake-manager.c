@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A broken systemd manager on a private socket, for the fault suite's bus
- * errors around StartTransientUnit():
- *   fault-manager SOCKET hang        accepts the call and never answers it
- *   fault-manager SOCKET disconnect  drops the connection on the call
- *   fault-manager SOCKET bad-reply   answers with a reply of the wrong type
- *   fault-manager SOCKET no-method   the method does not exist (UnknownMethod)
+/* A stand-in for a systemd manager's private socket that will not make our
+ * scope: for the containment suite's fallback at place() time and the fault
+ * suite's bus errors around StartTransientUnit().
+ *   fake-manager SOCKET refuse      StartTransientUnit() returns an error
+ *   fake-manager SOCKET fail-job    it returns a job, whose JobRemoved then
+ *                                   reports "failed"
+ *   fake-manager SOCKET hang        it accepts the call and never answers it
+ *   fake-manager SOCKET disconnect  it drops the connection on the call
+ *   fake-manager SOCKET bad-reply   it answers with a reply of the wrong type
+ *   fake-manager SOCKET no-method   the method does not exist (UnknownMethod)
  * Subscribe() and ListUnitsByPatterns() answer as a manager would. Each
  * StartTransientUnit() appends the pids it was asked to move to SOCKET.pids.
- * Prints "ready" once listening; serves until killed. */
+ * Prints "ready" once listening; serves any number of connections until
+ * killed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +24,29 @@
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
-static const char *mode, *socket_path;
+typedef enum Mode {
+        MODE_REFUSE,
+        MODE_FAIL_JOB,
+        MODE_HANG,
+        MODE_DISCONNECT,
+        MODE_BAD_REPLY,
+        MODE_NO_METHOD,
+        _MODE_MAX,
+} Mode;
+
+static const char *const mode_name[_MODE_MAX] = {
+        [MODE_REFUSE] = "refuse",
+        [MODE_FAIL_JOB] = "fail-job",
+        [MODE_HANG] = "hang",
+        [MODE_DISCONNECT] = "disconnect",
+        [MODE_BAD_REPLY] = "bad-reply",
+        [MODE_NO_METHOD] = "no-method",
+};
+
+static Mode mode;
+static const char *socket_path;
 static sd_event *event;
+static unsigned job_id;
 static sd_bus_message *held[64]; /* hang: calls never answered, kept referenced */
 static unsigned n_held;
 
@@ -67,6 +93,19 @@ static void record_pids(sd_bus_message *m) {
         fclose(f);
 }
 
+static int reply_failed_job(sd_bus_message *m, const char *unit) {
+        char job[64];
+        int r;
+
+        snprintf(job, sizeof job, "/org/freedesktop/systemd1/job/%u", ++job_id);
+        r = sd_bus_reply_method_return(m, "o", job);
+        if (r < 0)
+                return r;
+        return sd_bus_emit_signal(sd_bus_message_get_bus(m), "/org/freedesktop/systemd1",
+                                  "org.freedesktop.systemd1.Manager", "JobRemoved", "uoss", job_id, job, unit,
+                                  "failed");
+}
+
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         const char *unit, *job_mode;
         int r;
@@ -76,18 +115,24 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         if (r < 0)
                 return r;
         record_pids(m);
-        if (strcmp(mode, "hang") == 0) {
+        switch (mode) {
+        case MODE_REFUSE:
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "fake manager: no scopes here");
+        case MODE_FAIL_JOB:
+                return reply_failed_job(m, unit);
+        case MODE_HANG:
                 if (n_held < sizeof held / sizeof held[0])
                         held[n_held++] = sd_bus_message_ref(m);
                 return 1; /* handled; no reply, ever */
-        }
-        if (strcmp(mode, "disconnect") == 0) {
+        case MODE_DISCONNECT:
                 sd_bus_close(sd_bus_message_get_bus(m));
                 return 1;
-        }
-        if (strcmp(mode, "bad-reply") == 0)
+        case MODE_BAD_REPLY:
                 return sd_bus_reply_method_return(m, "su", "not a job path", 42);
-        return sd_bus_error_set(error, SD_BUS_ERROR_UNKNOWN_METHOD, "fault manager: no such method");
+        case MODE_NO_METHOD:
+        default:
+                return sd_bus_error_set(error, SD_BUS_ERROR_UNKNOWN_METHOD, "fake manager: no such method");
+        }
 }
 
 static const sd_bus_vtable manager_vtable[] = {
@@ -124,7 +169,7 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
         if (r >= 0)
                 r = sd_bus_start(bus);
         if (r < 0) {
-                fprintf(stderr, "fault manager: %s\n", strerror(-r));
+                fprintf(stderr, "fake manager: %s\n", strerror(-r));
                 sd_bus_unref(bus);
                 return 0;
         }
@@ -132,22 +177,31 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
+static int parse_mode(const char *s) {
+        for (Mode m = 0; m < _MODE_MAX; m++)
+                if (strcmp(s, mode_name[m]) == 0)
+                        return m;
+        return -EINVAL;
+}
+
 int main(int argc, char **argv) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
+        int fd, m;
 
-        if (argc != 3) {
-                fprintf(stderr, "usage: fault-manager SOCKET hang|disconnect|bad-reply|no-method\n");
+        m = argc == 3 ? parse_mode(argv[2]) : -EINVAL;
+        if (m < 0) {
+                fprintf(stderr, "usage: fake-manager SOCKET "
+                                "refuse|fail-job|hang|disconnect|bad-reply|no-method\n");
                 return 2;
         }
+        mode = m;
         socket_path = argv[1];
-        mode = argv[2];
-        if (strlen(argv[1]) >= sizeof sa.sun_path)
+        if (strlen(socket_path) >= sizeof sa.sun_path)
                 return 2;
-        strcpy(sa.sun_path, argv[1]);
+        strcpy(sa.sun_path, socket_path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, 16) < 0) {
-                perror("fault manager: socket");
+                perror("fake manager: socket");
                 return 1;
         }
         if (sd_event_default(&event) < 0 || sd_event_add_io(event, NULL, fd, EPOLLIN, on_connection, NULL) < 0)
