@@ -43,9 +43,9 @@ static char *describe_exit(const MkExit *x) {
         int r;
 
         if (x->code == CLD_EXITED)
-                r = asprintf(&s, "exited with status %d", x->status);
+                r = asprintf_safe(&s, "exited with status %d", x->status);
         else
-                r = asprintf(&s, "%s signal %d (SIG%s)",
+                r = asprintf_safe(&s, "%s signal %d (SIG%s)",
                              x->code == CLD_DUMPED ? "dumped core on" : "was killed by", x->status,
                              signal_name(x->status));
         return r < 0 ? NULL : s;
@@ -72,7 +72,7 @@ static void error_add_last_lines(MkExecutor *e) {
                         q = stpcpy(q, "  ");
         }
         *q = '\0';
-        if (asprintf(&s, "%s; last output:\n%s", e->error ?: "failed", indented) < 0)
+        if (asprintf_safe(&s, "%s; last output:\n%s", e->error ?: "failed", indented) < 0)
                 return;
         free(e->error);
         e->error = s;
@@ -403,7 +403,7 @@ static int on_deadline(sd_event_source *s _unused_, uint64_t usec _unused_, void
                 char *joined;
                 if (p->passed)
                         continue;
-                if (asprintf(&joined, "%s%s%s%s%s%s", unmet ?: "", n++ ? "; " : "", p->ops->name,
+                if (asprintf_safe(&joined, "%s%s%s%s%s%s", unmet ?: "", n++ ? "; " : "", p->ops->name,
                              p->status ? " (" : "", p->status ?: "", p->status ? ")" : "") < 0)
                         break;
                 free(unmet);

@@ -44,7 +44,7 @@ int spawn_resolve(const char *argv0, const char *path, char ***ret) {
                         size_t n = strcspn(p, ":");
                         char *candidate;
                         /* An empty PATH entry means the current directory, as in execvp(). */
-                        if (asprintf(&candidate, "%.*s/%s", n > 0 ? (int) n : 1,
+                        if (asprintf_safe(&candidate, "%.*s/%s", n > 0 ? (int) n : 1,
                                      n > 0 ? p : ".", argv0) < 0)
                                 return -ENOMEM;
                         r = strv_push(&l, candidate);

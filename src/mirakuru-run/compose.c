@@ -298,7 +298,7 @@ static int parse_http_get(Parser *p, Service *s, const yaml_node_t *n, uint64_t 
                 return bad(p, n, "http_get: want a port from 1 to 65535");
         if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
                 return bad(p, n, "http_get: scheme '%s': want http or https", scheme);
-        if (asprintf(&url, "%s://%s%s%s:%ld%s%s", scheme, strchr(host, ':') ? "[" : "", host,
+        if (asprintf_safe(&url, "%s://%s%s%s:%ld%s%s", scheme, strchr(host, ':') ? "[" : "", host,
                      strchr(host, ':') ? "]" : "", port_n, *path == '/' ? "" : "/", path) < 0)
                 return log_oom_error();
         r = mk_executor_add_http_probe(s->e, &(MkHttpProbe) { .url = url, .method = "GET",

@@ -12,6 +12,7 @@
 #include "group-run.h"
 #include "log.h"
 #include "mirakuru.h"
+#include "util/macro.h"
 #include "notify-bridge.h"
 #include "options.h"
 #include "service.h"
@@ -60,9 +61,9 @@ static char *describe_exit(const MkExit *x) {
         char *s = NULL;
 
         if (x->code == CLD_EXITED) {
-                if (asprintf(&s, "exited with status %d", x->status) < 0)
+                if (asprintf_safe(&s, "exited with status %d", x->status) < 0)
                         return NULL;
-        } else if (asprintf(&s, "was killed by SIG%s", sigabbrev_np(x->status) ?: "?") < 0)
+        } else if (asprintf_safe(&s, "was killed by SIG%s", sigabbrev_np(x->status) ?: "?") < 0)
                 return NULL;
         return s;
 }

@@ -41,7 +41,7 @@ void notify_bridge_status(const char *fmt, ...) {
                 return;
         /* A STATUS= value is one line. */
         text[strcspn(text, "\n")] = '\0';
-        if (asprintf(&state, "STATUS=%s", text) < 0)
+        if (asprintf_safe(&state, "STATUS=%s", text) < 0)
                 return;
         send_state(state);
 }
@@ -51,7 +51,7 @@ void notify_bridge_ready(MkExecutor *e) {
 
         if (!notify_bridge_enabled())
                 return;
-        if (asprintf(&state, "READY=1\nSTATUS=%s is ready (pid %d)", mk_executor_get_name(e),
+        if (asprintf_safe(&state, "READY=1\nSTATUS=%s is ready (pid %d)", mk_executor_get_name(e),
                      (int) mk_executor_get_pid(e)) < 0)
                 return;
         send_state(state);
@@ -62,7 +62,7 @@ void notify_bridge_stopping(MkExecutor *e) {
 
         if (!notify_bridge_enabled())
                 return;
-        if (asprintf(&state, "STOPPING=1\nSTATUS=stopping %s", mk_executor_get_name(e)) < 0)
+        if (asprintf_safe(&state, "STOPPING=1\nSTATUS=stopping %s", mk_executor_get_name(e)) < 0)
                 return;
         send_state(state);
 }

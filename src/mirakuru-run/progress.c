@@ -188,10 +188,10 @@ void progress_output(Progress *p, const char *name, MkStream stream, const char 
         if (!e)
                 return;
         if (p->color[fd])
-                n = asprintf(&buf, "%s%-*s |%s %.*s\n", colors[index % ELEMENTSOF(colors)], p->width, name,
+                n = asprintf_safe(&buf, "%s%-*s |%s %.*s\n", colors[index % ELEMENTSOF(colors)], p->width, name,
                              COLOR_OFF, (int) length, line);
         else
-                n = asprintf(&buf, "%-*s | %.*s\n", p->width, name, (int) length, line);
+                n = asprintf_safe(&buf, "%-*s | %.*s\n", p->width, name, (int) length, line);
         if (n < 0)
                 return;
         live_clear(p);

@@ -158,7 +158,7 @@ static char *url_without_secret(const char *url) {
         at = memrchr(s, '@', strcspn(s, "/?#"));
         if (!at)
                 return strdup(url);
-        if (asprintf(&r, "%.*s***%s", (int) (s - url), url, at) < 0)
+        if (asprintf_safe(&r, "%.*s***%s", (int) (s - url), url, at) < 0)
                 return NULL;
         return r;
 }

@@ -55,8 +55,8 @@ static int build_env(MkExecutor *e, unsigned n_listen, char ***ret) {
                 if (!is_ours(environ[i]) && !(env[k++] = strdup(environ[i])))
                         goto oom;
         /* A group (-f) has no one service: E is NULL. */
-        if (e && (asprintf(&env[k++], "MIRAKURU_PID=%d", (int) mk_executor_get_pid(e)) < 0 ||
-                  asprintf(&env[k++], "MIRAKURU_NAME=%s", mk_executor_get_name(e)) < 0)) {
+        if (e && (asprintf_safe(&env[k++], "MIRAKURU_PID=%d", (int) mk_executor_get_pid(e)) < 0 ||
+                  asprintf_safe(&env[k++], "MIRAKURU_NAME=%s", mk_executor_get_name(e)) < 0)) {
                 env[--k] = NULL;
                 goto oom;
         }
@@ -69,8 +69,8 @@ static int build_env(MkExecutor *e, unsigned n_listen, char ***ret) {
                 snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%u", i ? " " : "", port);
         }
         if (first_port > 0 &&
-            (asprintf(&env[k++], "MIRAKURU_LISTEN_PORT=%u", first_port) < 0 ||
-             asprintf(&env[k++], "MIRAKURU_LISTEN_PORTS=%s", ports) < 0)) {
+            (asprintf_safe(&env[k++], "MIRAKURU_LISTEN_PORT=%u", first_port) < 0 ||
+             asprintf_safe(&env[k++], "MIRAKURU_LISTEN_PORTS=%s", ports) < 0)) {
                 env[--k] = NULL;
                 goto oom;
         }

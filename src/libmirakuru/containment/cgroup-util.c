@@ -76,7 +76,7 @@ int cg_pid_path(pid_t pid, char **ret) {
                         return -ENOENT;
                 if (strcmp(rel, "/") == 0)
                         rel = "";
-                if (asprintf(ret, "%s%s", mount, rel) < 0)
+                if (asprintf_safe(ret, "%s%s", mount, rel) < 0)
                         return -ENOMEM;
                 return 0;
         }
@@ -88,7 +88,7 @@ static int read_pids_file(const char *cgroup, pid_t **pids, size_t *n) {
         _cleanup_fclose_ FILE *f = NULL;
         long v;
 
-        if (asprintf(&path, "%s/cgroup.procs", cgroup) < 0)
+        if (asprintf_safe(&path, "%s/cgroup.procs", cgroup) < 0)
                 return -ENOMEM;
         f = fopen(path, "re");
         if (!f)
@@ -119,7 +119,7 @@ static int read_pids_recursive(const char *cgroup, pid_t **pids, size_t *n) {
                 _cleanup_free_ char *child = NULL;
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
-                if (asprintf(&child, "%s/%s", cgroup, de->d_name) < 0)
+                if (asprintf_safe(&child, "%s/%s", cgroup, de->d_name) < 0)
                         return -ENOMEM;
                 r = read_pids_recursive(child, pids, n);
                 if (r < 0 && r != -ENOENT)
@@ -146,7 +146,7 @@ int cg_is_populated(const char *cgroup) {
         _cleanup_fclose_ FILE *f = NULL;
         char line[256];
 
-        if (asprintf(&path, "%s/cgroup.events", cgroup) < 0)
+        if (asprintf_safe(&path, "%s/cgroup.events", cgroup) < 0)
                 return -ENOMEM;
         f = fopen(path, "re");
         if (!f)
@@ -219,7 +219,7 @@ static int write_file(const char *cgroup, const char *file, const char *value) {
         _cleanup_close_ int fd = -EBADF;
         size_t l = strlen(value);
 
-        if (asprintf(&path, "%s/%s", cgroup, file) < 0)
+        if (asprintf_safe(&path, "%s/%s", cgroup, file) < 0)
                 return -ENOMEM;
         fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -271,7 +271,7 @@ int cg_remove(const char *cgroup) {
                 _cleanup_free_ char *child = NULL;
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
-                if (asprintf(&child, "%s/%s", cgroup, de->d_name) < 0)
+                if (asprintf_safe(&child, "%s/%s", cgroup, de->d_name) < 0)
                         return -ENOMEM;
                 (void) cg_remove(child);
         }
@@ -337,7 +337,7 @@ int leftovers_add(char **list, pid_t pid) {
                         l--;
         }
         buf[l] = '\0';
-        if (asprintf(&n, "%s%d %s\n", *list ?: "", (int) pid, buf) < 0)
+        if (asprintf_safe(&n, "%s%d %s\n", *list ?: "", (int) pid, buf) < 0)
                 return -ENOMEM;
         free(*list);
         *list = n;
@@ -352,7 +352,7 @@ int cg_make_name(const char *prefix, char **ret) {
         r = proc_start_time(getpid(), &start);
         if (r < 0)
                 return r;
-        if (asprintf(ret, "%s-%d-%llu-%u", prefix, (int) getpid(), (unsigned long long) start,
+        if (asprintf_safe(ret, "%s-%d-%llu-%u", prefix, (int) getpid(), (unsigned long long) start,
                      ++counter) < 0)
                 return -ENOMEM;
         return 0;
@@ -392,7 +392,7 @@ int cg_wait_empty_blocking(const char *cgroup, int timeout_ms) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (asprintf(&events, "%s/cgroup.events", cgroup) < 0)
+        if (asprintf_safe(&events, "%s/cgroup.events", cgroup) < 0)
                 return -ENOMEM;
         fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         if (fd < 0)
@@ -427,7 +427,7 @@ int cg_clean_stale(const char *parent, const char *prefix) {
                 _cleanup_free_ char *path = NULL;
                 if (de->d_type != DT_DIR || !cg_name_is_stale(prefix, de->d_name))
                         continue;
-                if (asprintf(&path, "%s/%s", parent, de->d_name) < 0)
+                if (asprintf_safe(&path, "%s/%s", parent, de->d_name) < 0)
                         return -ENOMEM;
                 (void) cg_kill_all(path, SIGKILL, NULL);
                 (void) cg_wait_empty_blocking(path, 1000);

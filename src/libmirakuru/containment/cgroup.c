@@ -38,7 +38,7 @@ int cgroup_backend_make(CgroupContainment *g) {
         r = cg_make_name(CGROUP_PREFIX, &name);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "%s/%s", own, name) < 0)
+        if (asprintf_safe(&path, "%s/%s", own, name) < 0)
                 return -ENOMEM;
         if (mkdir(path, 0755) < 0) {
                 r = -errno;
@@ -169,7 +169,7 @@ int cgroup_backend_watch_empty(Containment *c) {
 
         if (!c->cgroup_path)
                 return -EBADF;
-        if (asprintf(&events, "%s/cgroup.events", c->cgroup_path) < 0)
+        if (asprintf_safe(&events, "%s/cgroup.events", c->cgroup_path) < 0)
                 return -ENOMEM;
         if (!g->watch) {
                 r = sd_event_add_inotify(c->event, &g->watch, events, IN_MODIFY, on_events, g);

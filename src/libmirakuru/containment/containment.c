@@ -50,7 +50,7 @@ static int try_backend(const ContainmentOps *ops, const ContainmentParams *param
         if (r >= 0)
                 r = ops->setup(c);
         if (r < 0) {
-                if (asprintf(ret_refusal, "%s: %s", mk_containment_to_string(ops->kind),
+                if (asprintf_safe(ret_refusal, "%s: %s", mk_containment_to_string(ops->kind),
                              c->reason ?: strerror(-r)) < 0)
                         *ret_refusal = NULL;
                 containment_free(c);
@@ -78,7 +78,7 @@ int containment_new(MkContainment wanted, const ContainmentParams *params, sd_ev
                         return r;
                 if (r < 0) {
                         char *n;
-                        if (asprintf(&n, "%s%s%s", refused ?: "", refused ? "; " : "",
+                        if (asprintf_safe(&n, "%s%s%s", refused ?: "", refused ? "; " : "",
                                      refusal ?: "refused") < 0)
                                 return -ENOMEM;
                         free(refused);

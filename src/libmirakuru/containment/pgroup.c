@@ -88,7 +88,7 @@ static int scan_members(pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t
         if (!d)
                 return -errno;
         while ((de = readdir(d))) {
-                ProcInfo info;
+                ProcInfo info = {};
                 if (!isdigit((unsigned char) de->d_name[0]))
                         continue;
                 if (read_proc_info((pid_t) atoi(de->d_name), &info) < 0 || info.pid == self)

@@ -54,7 +54,7 @@ static void append_refusal(char **list, const char *fmt, ...) {
         if (vasprintf(&s, fmt, ap) < 0)
                 s = NULL;
         va_end(ap);
-        if (!s || asprintf(&n, "%s%s%s", *list ?: "", *list ? "; " : "", s) < 0)
+        if (!s || asprintf_safe(&n, "%s%s%s", *list ?: "", *list ? "; " : "", s) < 0)
                 return;
         free(*list);
         *list = n;
@@ -150,7 +150,7 @@ static int systemd_setup(Containment *c) {
                         if (r >= 0)
                                 s->where = strdup("the system manager");
                 }
-                if (!s->bus && xdg && asprintf(&user_private, "unix:path=%s/systemd/private", xdg) >= 0) {
+                if (!s->bus && xdg && asprintf_safe(&user_private, "unix:path=%s/systemd/private", xdg) >= 0) {
                         r = try_connect(user_private, &s->bus, &refusals);
                         if (r >= 0)
                                 s->where = strdup("the user manager");
@@ -220,7 +220,7 @@ static void scope_ready(SystemdScope *s) {
                 r = cgroup_backend_adopt(&s->cg, path);
         if (r < 0) {
                 _cleanup_free_ char *why = NULL;
-                if (asprintf(&why, "cannot use the scope's cgroup: %s", strerror(-r)) < 0)
+                if (asprintf_safe(&why, "cannot use the scope's cgroup: %s", strerror(-r)) < 0)
                         why = NULL;
                 fall_back(s, why);
                 return;
@@ -243,7 +243,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
         else {
                 _cleanup_free_ char *why = NULL;
                 s->pending = false;
-                if (asprintf(&why, "the start job of %s ended with \"%s\"", s->unit, result) < 0)
+                if (asprintf_safe(&why, "the start job of %s ended with \"%s\"", s->unit, result) < 0)
                         why = NULL;
                 fall_back(s, why);
         }
@@ -265,7 +265,7 @@ static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         }
         s->pending = false;
         _cleanup_free_ char *why = NULL;
-        if (asprintf(&why, "%s", e->message ?: e->name) < 0)
+        if (asprintf_safe(&why, "%s", e->message ?: e->name) < 0)
                 why = NULL;
         fall_back(s, why);
         return 0;
@@ -317,7 +317,7 @@ static int make_unit_name(SystemdScope *s) {
                 clean[j++] = isalnum((unsigned char) name[i]) || strchr("_.-", name[i]) ? name[i] : '_';
         clean[j] = '\0';
         free(s->unit);
-        if (asprintf(&s->unit, "%s-%s.scope", base, clean) < 0) {
+        if (asprintf_safe(&s->unit, "%s-%s.scope", base, clean) < 0) {
                 s->unit = NULL;
                 return -ENOMEM;
         }

@@ -452,7 +452,7 @@ static int http_unix_url(const char *url, char **ret_url, char **ret_socket) {
         path[k] = '\0';
         if (k == 0 || k >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
                 return -EINVAL;
-        if (asprintf(&rewritten, "http://localhost%s%s", host[n] == '/' ? "" : "/", host + n) < 0)
+        if (asprintf_safe(&rewritten, "http://localhost%s%s", host[n] == '/' ? "" : "/", host + n) < 0)
                 return -ENOMEM;
         *ret_url = TAKE_PTR(rewritten);
         *ret_socket = TAKE_PTR(path);
@@ -505,7 +505,7 @@ static char *url_without_password(const char *url) {
         colon = memchr(start, ':', (size_t) (at - start));
         if (!colon)
                 return strdup(url);
-        if (asprintf(&s, "%.*s:***%s", (int) (colon - url), url, at) < 0)
+        if (asprintf_safe(&s, "%.*s:***%s", (int) (colon - url), url, at) < 0)
                 return NULL;
         return s;
 }

@@ -87,7 +87,7 @@ static int listen_names(Probe *p, unsigned count, char **ret) {
                 char *joined;
                 if (!l)
                         return -ESRCH;
-                if (asprintf(&joined, "%s%s%s", s ?: "", i > 0 ? ":" : "", l->name ?: "unknown") < 0)
+                if (asprintf_safe(&joined, "%s%s%s", s ?: "", i > 0 ? ":" : "", l->name ?: "unknown") < 0)
                         return -ENOMEM;
                 free(s);
                 s = joined;
@@ -296,7 +296,7 @@ int mk_executor_add_listen_tcp(MkExecutor *e, const char *host, uint16_t port, c
                 inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &l->addr)->sin6_addr, buf, sizeof buf);
         else
                 inet_ntop(AF_INET, &((struct sockaddr_in *) &l->addr)->sin_addr, buf, sizeof buf);
-        if (asprintf(&l->where, l->family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, port) < 0) {
+        if (asprintf_safe(&l->where, l->family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, port) < 0) {
                 l->where = NULL;
                 return -ENOMEM;
         }

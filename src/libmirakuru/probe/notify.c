@@ -122,12 +122,12 @@ static void notify_update_status(NotifyProbe *n) {
         _cleanup_free_ char *err = NULL, *exit_s = NULL, *extra = NULL;
 
         if (n->errno_value > 0 &&
-            asprintf(&err, "; ERRNO=%d (%s)", n->errno_value, strerror(n->errno_value)) < 0)
+            asprintf_safe(&err, "; ERRNO=%d (%s)", n->errno_value, strerror(n->errno_value)) < 0)
                 err = NULL;
-        if (n->exit_status >= 0 && asprintf(&exit_s, "; EXIT_STATUS=%d", n->exit_status) < 0)
+        if (n->exit_status >= 0 && asprintf_safe(&exit_s, "; EXIT_STATUS=%d", n->exit_status) < 0)
                 exit_s = NULL;
         if (n->rejected > 0 &&
-            asprintf(&extra, "; ignored %u datagram%s from processes outside the service (last: pid %d)",
+            asprintf_safe(&extra, "; ignored %u datagram%s from processes outside the service (last: pid %d)",
                      n->rejected, n->rejected == 1 ? "" : "s", (int) n->last_rejected) < 0)
                 extra = NULL;
         probe_set_status(&n->probe, "%s%s%s%s%s", n->status ? "STATUS=" : "no READY=1 yet",

@@ -177,7 +177,7 @@ static void round_failed(TcpProbe *t) {
                 const char *why = strerror(t->attempts[i].error ?: EIO);
 
                 format_address((const struct sockaddr *) &t->attempts[i].address.sa, addr, sizeof addr);
-                if (asprintf(&s, "%s%s%s: %c%s", status ?: "", status ? ", " : "", addr,
+                if (asprintf_safe(&s, "%s%s%s: %c%s", status ?: "", status ? ", " : "", addr,
                              why[0] >= 'A' && why[0] <= 'Z' ? why[0] - 'A' + 'a' : why[0], why + 1) < 0)
                         break;
                 free(status);

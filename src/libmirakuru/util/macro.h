@@ -59,6 +59,16 @@ static inline void close_pairp(int (*p)[2]) {
 }
 #define _cleanup_close_pair_ _cleanup_(close_pairp)
 
+/* asprintf() that leaves *RET NULL when it fails (glibc leaves it undefined),
+ * so a _cleanup_free_ target is always safe to free. */
+#define asprintf_safe(ret, ...)                                 \
+        ({                                                      \
+                int _n_ = asprintf((ret), __VA_ARGS__);         \
+                if (_n_ < 0)                                    \
+                        *(ret) = NULL;                          \
+                _n_;                                            \
+        })
+
 /* errno as a negative value, never 0 (for paths where a call failed without setting it). */
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;

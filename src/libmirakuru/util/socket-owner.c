@@ -183,7 +183,7 @@ int socket_owner_unix(const char *path, pid_t *ret_pid) {
 
         if (path[0] != '/') {
                 char cwd[PATH_MAX];
-                if (getcwd(cwd, sizeof cwd) && asprintf(&absolute, "%s/%s", cwd, path) < 0)
+                if (getcwd(cwd, sizeof cwd) && asprintf_safe(&absolute, "%s/%s", cwd, path) < 0)
                         absolute = NULL;
         }
         f = fopen("/proc/net/unix", "re");
@@ -222,7 +222,7 @@ char *socket_owner_describe(pid_t pid) {
         f = fopen(path, "re");
         if (f && fgets(comm, sizeof comm, f))
                 comm[strcspn(comm, "\n")] = '\0';
-        if (asprintf(&s, "pid %d%s%s%s", (int) pid, *comm ? " (" : "", comm, *comm ? ")" : "") < 0)
+        if (asprintf_safe(&s, "pid %d%s%s%s", (int) pid, *comm ? " (" : "", comm, *comm ? ")" : "") < 0)
                 return NULL;
         return s;
 }

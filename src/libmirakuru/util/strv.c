@@ -111,7 +111,7 @@ int env_set(char ***env, const char *name, const char *value) {
                         i[0] = i[1];
                 return 0;
         }
-        if (asprintf(&entry, "%s=%s", name, value) < 0)
+        if (asprintf_safe(&entry, "%s=%s", name, value) < 0)
                 return -ENOMEM;
         if (i) {
                 free(*i);
