@@ -50,9 +50,8 @@ static int try_backend(const ContainmentOps *ops, const ContainmentParams *param
         if (r >= 0)
                 r = ops->setup(c);
         if (r < 0) {
-                if (asprintf_safe(ret_refusal, "%s: %s", mk_containment_to_string(ops->kind),
-                             c->reason ?: strerror(-r)) < 0)
-                        *ret_refusal = NULL;
+                (void) asprintf_safe(ret_refusal, "%s: %s", mk_containment_to_string(ops->kind),
+                                     c->reason ?: strerror(-r));
                 containment_free(c);
                 return r;
         }

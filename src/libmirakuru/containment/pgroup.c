@@ -31,7 +31,6 @@
 #include "cgroup-util.h"
 #include "containment.h"
 #include "guard.h"
-#include "util/time-util.h"
 
 #define RECHECK_FIRST_USEC 1000
 #define RECHECK_MAX_USEC (50 * 1000)

@@ -220,8 +220,7 @@ static void scope_ready(SystemdScope *s) {
                 r = cgroup_backend_adopt(&s->cg, path);
         if (r < 0) {
                 _cleanup_free_ char *why = NULL;
-                if (asprintf_safe(&why, "cannot use the scope's cgroup: %s", strerror(-r)) < 0)
-                        why = NULL;
+                (void) asprintf_safe(&why, "cannot use the scope's cgroup: %s", strerror(-r));
                 fall_back(s, why);
                 return;
         }
@@ -243,8 +242,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
         else {
                 _cleanup_free_ char *why = NULL;
                 s->pending = false;
-                if (asprintf_safe(&why, "the start job of %s ended with \"%s\"", s->unit, result) < 0)
-                        why = NULL;
+                (void) asprintf_safe(&why, "the start job of %s ended with \"%s\"", s->unit, result);
                 fall_back(s, why);
         }
         return 0;
@@ -265,8 +263,7 @@ static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         }
         s->pending = false;
         _cleanup_free_ char *why = NULL;
-        if (asprintf_safe(&why, "%s", e->message ?: e->name) < 0)
-                why = NULL;
+        (void) asprintf_safe(&why, "%s", e->message ?: e->name);
         fall_back(s, why);
         return 0;
 }
@@ -317,10 +314,8 @@ static int make_unit_name(SystemdScope *s) {
                 clean[j++] = isalnum((unsigned char) name[i]) || strchr("_.-", name[i]) ? name[i] : '_';
         clean[j] = '\0';
         free(s->unit);
-        if (asprintf_safe(&s->unit, "%s-%s.scope", base, clean) < 0) {
-                s->unit = NULL;
+        if (asprintf_safe(&s->unit, "%s-%s.scope", base, clean) < 0)
                 return -ENOMEM;
-        }
         return 0;
 }
 

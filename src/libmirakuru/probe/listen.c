@@ -296,10 +296,8 @@ int mk_executor_add_listen_tcp(MkExecutor *e, const char *host, uint16_t port, c
                 inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &l->addr)->sin6_addr, buf, sizeof buf);
         else
                 inet_ntop(AF_INET, &((struct sockaddr_in *) &l->addr)->sin_addr, buf, sizeof buf);
-        if (asprintf_safe(&l->where, l->family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, port) < 0) {
-                l->where = NULL;
+        if (asprintf_safe(&l->where, l->family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, port) < 0)
                 return -ENOMEM;
-        }
         r = listen_add(e, l, name);
         if (r < 0)
                 return r;

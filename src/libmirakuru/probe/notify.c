@@ -121,15 +121,14 @@ static bool sender_is_service(NotifyProbe *n, pid_t pid) {
 static void notify_update_status(NotifyProbe *n) {
         _cleanup_free_ char *err = NULL, *exit_s = NULL, *extra = NULL;
 
-        if (n->errno_value > 0 &&
-            asprintf_safe(&err, "; ERRNO=%d (%s)", n->errno_value, strerror(n->errno_value)) < 0)
-                err = NULL;
-        if (n->exit_status >= 0 && asprintf_safe(&exit_s, "; EXIT_STATUS=%d", n->exit_status) < 0)
-                exit_s = NULL;
-        if (n->rejected > 0 &&
-            asprintf_safe(&extra, "; ignored %u datagram%s from processes outside the service (last: pid %d)",
-                     n->rejected, n->rejected == 1 ? "" : "s", (int) n->last_rejected) < 0)
-                extra = NULL;
+        /* A failed asprintf_safe() leaves NULL: that part is left out. */
+        if (n->errno_value > 0)
+                (void) asprintf_safe(&err, "; ERRNO=%d (%s)", n->errno_value, strerror(n->errno_value));
+        if (n->exit_status >= 0)
+                (void) asprintf_safe(&exit_s, "; EXIT_STATUS=%d", n->exit_status);
+        if (n->rejected > 0)
+                (void) asprintf_safe(&extra, "; ignored %u datagram%s from processes outside the service (last: pid %d)",
+                                     n->rejected, n->rejected == 1 ? "" : "s", (int) n->last_rejected);
         probe_set_status(&n->probe, "%s%s%s%s%s", n->status ? "STATUS=" : "no READY=1 yet",
                          n->status ?: "", err ?: "", exit_s ?: "", extra ?: "");
 }

@@ -183,8 +183,8 @@ int socket_owner_unix(const char *path, pid_t *ret_pid) {
 
         if (path[0] != '/') {
                 char cwd[PATH_MAX];
-                if (getcwd(cwd, sizeof cwd) && asprintf_safe(&absolute, "%s/%s", cwd, path) < 0)
-                        absolute = NULL;
+                if (getcwd(cwd, sizeof cwd))
+                        (void) asprintf_safe(&absolute, "%s/%s", cwd, path);
         }
         f = fopen("/proc/net/unix", "re");
         if (!f)
