@@ -46,16 +46,24 @@ static void write_all(int fd, const char *p, size_t n) {
         }
 }
 
-static void emit_line(Capture *c, const char *p, size_t n) {
+/* P[N] is ours to write (the newline, the byte after a piece, or spare
+ * room): handlers get the line NUL terminated, which is put back after. */
+static void emit_line(Capture *c, char *p, size_t n) {
+        char saved;
+
         if (n > 0 && p[n - 1] == '\r')
                 n--;
-        if (c->cb.line)
-                c->cb.line(c->userdata, c->stream, p, n);
+        if (!c->cb.line)
+                return;
+        saved = p[n];
+        p[n] = '\0';
+        c->cb.line(c->userdata, c->stream, p, n);
+        p[n] = saved;
 }
 
 static int line_append(Capture *c, const char *p, size_t n) {
-        if (c->line_len + n > c->line_alloc) {
-                size_t want = MAX(c->line_alloc * 2, c->line_len + n);
+        if (c->line_len + n + 1 > c->line_alloc) { /* + 1: room for emit_line()'s NUL */
+                size_t want = MAX(c->line_alloc * 2, c->line_len + n + 1);
                 char *l = realloc(c->line, want);
                 if (!l)
                         return -ENOMEM;
@@ -67,7 +75,8 @@ static int line_append(Capture *c, const char *p, size_t n) {
         return 0;
 }
 
-static void feed_lines(Capture *c, const char *p, size_t n) {
+/* P: N bytes read, with room for one more after them. */
+static void feed_lines(Capture *c, char *p, size_t n) {
         while (n > 0) {
                 const char *nl = memchr(p, '\n', n);
                 size_t k = nl ? (size_t) (nl - p) : n;
@@ -116,10 +125,10 @@ static void finish(Capture *c) {
 }
 
 static int read_some(Capture *c, unsigned max_reads) {
-        char buf[READ_CHUNK];
+        char buf[READ_CHUNK + 1]; /* + 1: room for emit_line()'s NUL */
 
         for (unsigned i = 0; i < max_reads && !c->eof; i++) {
-                ssize_t n = read(c->fd, buf, sizeof buf);
+                ssize_t n = read(c->fd, buf, READ_CHUNK);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;

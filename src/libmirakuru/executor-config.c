@@ -6,11 +6,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "executor-private.h"
+#include "util/pidfd-util.h"
 #include "util/shell-split.h"
 #include "util/strv.h"
 
@@ -113,7 +113,7 @@ MkExecutor *mk_executor_unref(MkExecutor *e) {
                         (void) containment_kill_all(e->containment);
                         if (e->child.pidfd >= 0 && !e->main_reaped) {
                                 siginfo_t si;
-                                (void) pidfd_send_signal(e->child.pidfd, SIGKILL, NULL, 0);
+                                (void) pidfd_signal_child(e->child.pidfd, e->child.pid, SIGKILL);
                                 (void) waitid(P_PIDFD, (id_t) e->child.pidfd, &si, WEXITED);
                                 e->main_reaped = true;
                         }

@@ -187,7 +187,7 @@ int mk_group_add(MkGroup *g, const char *name, MkExecutor *e) {
                         return r;
         }
 
-        a = reallocarray(g->members, g->n_members + 1, sizeof *a);
+        a = reallocarray(g->members, g->n_members + 1, sizeof(Member *));
         if (!a)
                 return -ENOMEM;
         g->members = a;

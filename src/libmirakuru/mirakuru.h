@@ -95,8 +95,10 @@ typedef void (*MkDoneHandler)(MkExecutor *e, int result, void *userdata);
 /* Called when the main process exits, whatever the state (also during stop). */
 typedef void (*MkExitHandler)(MkExecutor *e, const MkExit *exit, void *userdata);
 
-/* Called for every complete line a service prints (without the newline).
- * Lines longer than the capture buffer are delivered in pieces. */
+/* Called for every complete line a service prints (without the newline,
+ * and without a '\r' before it). LINE is NUL terminated at LENGTH (a line
+ * may hold NULs of its own: LENGTH counts them). Lines longer than the
+ * capture buffer are delivered in pieces. */
 typedef void (*MkLineHandler)(MkExecutor *e, MkStream stream, const char *line, size_t length,
                               void *userdata);
 
@@ -201,7 +203,10 @@ int mk_executor_get_last_lines(MkExecutor *e, unsigned max, char **ret);
 
 /* A line printed on STREAMS (default both) matches REGEX: POSIX extended
  * regular expressions (regcomp(3), REG_EXTENDED), searched anywhere in the
- * line as grep does ('^' anchors). */
+ * line as grep does ('^' anchors). This and MkHttpProbe.status are bounded
+ * (limits in docs/probes.md): back-references (\1), patterns over 4096
+ * bytes and ones glibc would make costly (stacked or nested repeats, past
+ * ~2000 states) give -EINVAL, and mk_executor_get_error() says where. */
 int mk_executor_add_output_probe(MkExecutor *e, const char *regex, MkStream streams);
 
 /* A TCP connection to HOST (NULL: "localhost") port PORT (1-65535) succeeds.

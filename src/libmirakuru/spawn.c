@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -19,6 +18,7 @@
 
 #include "spawn.h"
 #include "util/macro.h"
+#include "util/pidfd-util.h"
 #include "util/strv.h"
 
 #ifndef CLONE_INTO_CGROUP
@@ -216,15 +216,16 @@ static _Noreturn void child_main(const ChildArgs *a) {
 
 /* ---- the parent ---- */
 
-/* Older kernels (ENOSYS, E2BIG for the cgroup field) and container seccomp
- * profiles (EPERM) refuse clone3; fork + pidfd_open does the same job. */
+/* Older kernels (ENOSYS, E2BIG for the cgroup field), container seccomp
+ * profiles (EPERM) and valgrind (ENOSYS) refuse clone3; a fork-like
+ * clone(CLONE_PIDFD) does the same job, only without CLONE_INTO_CGROUP. */
 static bool clone3_refused(int error) {
         return error == ENOSYS || error == EPERM || error == E2BIG;
 }
 
-/* $MIRAKURU_SPAWN=fork forces the fork + pidfd_open fallback, =clone3 the
- * gated clone3 path even where vfork-style spawning would do (for tests and
- * the benchmark). */
+/* $MIRAKURU_SPAWN=fork forces the fork-like clone(CLONE_PIDFD) fallback,
+ * =clone3 the gated clone3 path even where vfork-style spawning would do
+ * (for tests and the benchmark). */
 static bool clone3_disabled(void) {
         const char *e = getenv("MIRAKURU_SPAWN");
         return e && strcmp(e, "fork") == 0;
@@ -259,7 +260,7 @@ static int child_entry(void *userdata) {
  * parent is suspended until the child execs or exits; all signals are
  * blocked meanwhile so no handler of ours runs in the child. */
 static pid_t clone_vfork(ChildArgs *a, int *ret_pidfd) {
-        const size_t stack_size = 256 * 1024;
+        const size_t stack_size = 256 * 1024UL;
         sigset_t all, saved_mask;
         void *stack;
         pid_t pid;
@@ -354,28 +355,23 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
         }
 
         if (pid < 0) {
-                pid = fork();
+                pid = fork_with_pidfd(&pidfd);
                 if (pid < 0)
                         return -errno;
                 if (pid == 0)
                         child_main(&a);
-                pidfd = pidfd_open(pid, 0);
-                if (pidfd < 0) {
-                        int r = -errno;
-                        (void) kill(pid, SIGKILL); /* held at the gate, or killed before it matters */
-                        (void) waitpid(pid, NULL, 0);
-                        return r;
-                }
-                if (vfork) {
-                        /* No gate: keep vfork's promise and return only once the
-                         * child has joined its cgroup and exec'd (or failed), so a
-                         * signal sent right after this cannot miss it. POLLIN means
-                         * an error was written or EOF; nothing is read here. */
-                        struct pollfd pfd = { .fd = exec_pipe[0], .events = POLLIN };
-                        exec_pipe[1] = safe_close(exec_pipe[1]);
-                        while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-                                ;
-                }
+        }
+        if (vfork) {
+                /* No gate: keep vfork's promise and return only once the child
+                 * has joined its cgroup and exec'd (or failed), so a signal sent
+                 * right after this cannot miss it. A real CLONE_VFORK has done
+                 * so already; the fork fallback, and emulators that turn vfork
+                 * into fork (valgrind, qemu-user), have not. POLLIN means an
+                 * error was written or EOF; nothing is read here. */
+                struct pollfd pfd = { .fd = exec_pipe[0], .events = POLLIN };
+                exec_pipe[1] = safe_close(exec_pipe[1]);
+                while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+                        ;
         }
 
         *ret = (SpawnedChild) {

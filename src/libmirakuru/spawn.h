@@ -33,7 +33,7 @@ typedef struct SpawnedChild {
         bool in_cgroup;   /* CLONE_INTO_CGROUP was honoured */
         bool used_clone3; /* gate mode through clone3 */
         bool used_vfork;  /* VFORK mode through clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) */
-} SpawnedChild;                /* neither: the fork + pidfd_open fallback */
+} SpawnedChild;                /* neither: the fork-like clone(CLONE_PIDFD) fallback */
 
 /* Computes the paths spawn tries for ARGV0: itself if it holds a slash, else
  * each PATH entry joined with it (PATH: the given value, else the default
@@ -57,6 +57,7 @@ int spawn_read_exec_result(int exec_fd);
 /* Closes fds; does not touch the process. */
 void spawned_child_done(SpawnedChild *child);
 
-/* clone3 is used unless the kernel or a seccomp filter refuses it, or
- * $MIRAKURU_SPAWN=fork asks for the fallback; $MIRAKURU_SPAWN=clone3 turns
- * VFORK requests into gated clone3 (for tests and the benchmark). */
+/* clone3 is used unless the kernel, a seccomp filter or valgrind refuses
+ * it, or $MIRAKURU_SPAWN=fork asks for the fallback (fork_with_pidfd());
+ * $MIRAKURU_SPAWN=clone3 turns VFORK requests into gated clone3 (for tests
+ * and the benchmark). */

@@ -204,8 +204,9 @@ static int start(Run *run) {
         }
         run->ready = true;
         say_containment(run);
-        log_info("%s is ready (pid %d)", name_of(run), (int) mk_executor_get_pid(run->e));
+        /* Our manager first: whoever reads the message may rely on it. */
         notify_bridge_ready(run->e);
+        log_info("%s is ready (pid %d)", name_of(run), (int) mk_executor_get_pid(run->e));
         return 0;
 }
 

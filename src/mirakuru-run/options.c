@@ -381,7 +381,8 @@ static int check_combination(const Options *o) {
                 return usage_error("--output-stream needs --output");
         if (!o->http_urls[0] && (o->http_status || o->http_method || o->http_headers[0] || o->http_data))
                 return usage_error("--http-status, --http-method, --http-header and --http-data need --http");
-        if (o->shell && o->command[0] && o->command[1])
+        /* Without -f, COMMAND has at least one word (checked by the caller). */
+        if (o->shell && o->command[1])
                 return usage_error("with --shell, COMMAND is one string (quote it)");
         if (o->shell && !*o->command[0])
                 return usage_error("with --shell, COMMAND must not be empty");

@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #include "parse-util.h"
+#include "util/macro.h"
+#include "util/regex-util.h"
 
 int parse_seconds(const char *s, uint64_t *ret) {
         char *end;
@@ -122,12 +124,14 @@ fail:
 }
 
 int check_regex(const char *regex, char *why, size_t why_size) {
+        _cleanup_free_ char *message = NULL;
         regex_t re;
         int r;
 
-        r = regcomp(&re, regex, REG_EXTENDED | REG_NOSUB);
-        if (r != 0) {
-                regerror(r, &re, why, why_size);
+        /* Bounded: a pattern glibc would expand exponentially is refused first. */
+        r = regex_compile(&re, regex, REG_EXTENDED | REG_NOSUB, &message);
+        if (r < 0) {
+                snprintf(why, why_size, "%s", message ?: strerror(-r));
                 return -EINVAL;
         }
         regfree(&re);

@@ -19,8 +19,10 @@ int parse_signal(const char *s, int *ret);
  * On -EINVAL, *RET_WHY (if not NULL) says what is wrong. */
 int parse_host_port(const char *s, unsigned min_port, char **ret_host, uint16_t *ret_port,
                     const char **ret_why);
-/* Compiles REGEX as a POSIX extended regular expression; on failure writes
- * regerror()'s text into WHY (WHY_SIZE bytes) and returns -EINVAL. */
+/* Compiles REGEX as a POSIX extended regular expression within the bounds of
+ * regex_compile() (libmirakuru/util/regex-util.h); on failure writes what is
+ * wrong (our message, or regerror()'s text) into WHY (WHY_SIZE bytes) and
+ * returns -EINVAL. */
 int check_regex(const char *regex, char *why, size_t why_size);
 /* An http://, https:// or http+unix:// URL with a host; on -EINVAL,
  * *RET_WHY says what is wrong. */

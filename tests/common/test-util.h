@@ -29,6 +29,10 @@ bool test_pid_alive(pid_t pid);
 bool test_wait_pid_gone(pid_t pid, uint64_t usec);
 /* Number of open fds of this process. */
 int test_count_fds(void);
+/* The fds process PID (0: this one) holds; under valgrind, without valgrind's. */
+int test_count_fds_of(pid_t pid);
+/* This test runs under valgrind (the valgrind setup, tests/meson.build). */
+bool test_under_valgrind(void);
 /* A new private directory under $TMPDIR (malloc'd); test_rm_rf() removes it. */
 char *test_make_temp_dir(void);
 void test_rm_rf(const char *path);

@@ -174,6 +174,14 @@ static void test_emfile(void **state) {
         unsigned failed = 0, worked = 0;
         (void) state;
 
+        if (test_under_valgrind()) {
+                /* Not ours to fix: its syscall wrapper asserts. The case runs
+                 * in the normal and the ASan suites. */
+                fprintf(stderr, "# skipped under valgrind: valgrind 3.19 aborts when clone(CLONE_PIDFD) fails "
+                        "with EMFILE\n");
+                skip();
+        }
+
         for (int extra = 0; extra <= 32; extra++) {
                 pid_t pid;
                 int status;
@@ -188,8 +196,11 @@ static void test_emfile(void **state) {
                         if (sd_event_new(&event) < 0 || mk_executor_attach_event(e, event, 0) < 0 ||
                             mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT) < 0)
                                 _exit(2);
-                        struct rlimit rl = { .rlim_cur = (rlim_t) (test_count_fds() + extra),
-                                             .rlim_max = 4096 };
+                        /* The hard limit stays: valgrind refuses to change it. */
+                        struct rlimit rl;
+                        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                                _exit(2);
+                        rl.rlim_cur = (rlim_t) (test_count_fds() + extra);
                         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
                                 _exit(2);
                         int r = mk_executor_start(e);
@@ -312,7 +323,10 @@ typedef struct Flood {
         unsigned long next; /* the number the next "line N" must carry */
         bool out_of_order;
         bool done;
+        long rss_max;       /* VmRSS, KiB, sampled every FLOOD_RATE lines */
 } Flood;
+
+#define FLOOD_RATE 10000 /* lines per second */
 
 static void on_flood_line(MkExecutor *e, MkStream stream, const char *line, size_t length, void *userdata) {
         Flood *f = userdata;
@@ -325,32 +339,40 @@ static void on_flood_line(MkExecutor *e, MkStream stream, const char *line, size
                 if (v != f->next)
                         f->out_of_order = true;
                 f->next = v + 1;
-                f->lines++;
+                if (++f->lines % FLOOD_RATE == 0)
+                        f->rss_max = MAX(f->rss_max, test_vmrss_kib());
         } else if (strncmp(line, "flood done", 10) == 0)
                 f->done = true;
 }
 
-/* 10,000 lines per second for 6 seconds after ready: every line arrives,
- * in order, and memory stays bounded (VmRSS, where that means anything). */
+/* 10,000 lines per second for a minute after ready: every line arrives, in
+ * order, and memory stays bounded (VmRSS sampled each second, where that
+ * means anything). Under valgrind and ASan, which measure no RSS and run
+ * slower, for 6 seconds. */
 static void test_output_flood(void **state) {
-        const char *args[] = { "record", fault_records, "out", "ready", "flood", "10000", "6", "pause", NULL };
-        _cleanup_(mk_executor_unrefp) MkExecutor *e = service(args);
+        const unsigned seconds = test_rss_is_meaningful() ? 60 : 6;
+        char rate[16], duration[16];
+        const char *args[] = { "record", fault_records, "out", "ready", "flood", rate, duration, "pause", NULL };
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
         Flood f = {};
-        long rss_before, rss_after;
+        long rss_before;
         (void) state;
 
+        snprintf(rate, sizeof rate, "%d", FLOOD_RATE);
+        snprintf(duration, sizeof duration, "%u", seconds);
+        e = service(args);
         assert_int_equal(mk_executor_set_line_handler(e, on_flood_line, &f), 0);
         assert_int_equal(mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT), 0);
         assert_int_equal(mk_executor_start(e), 0);
-        rss_before = test_vmrss_kib();
-        assert_int_equal(test_run_until(mk_executor_get_event(e), &f.done, 120 * MK_USEC_PER_SEC), 0);
-        rss_after = test_vmrss_kib();
-        fprintf(stderr, "# %lu lines; VmRSS %ld -> %ld KiB\n", f.lines, rss_before, rss_after);
-        assert_int_equal(f.lines, 60000);
+        rss_before = f.rss_max = test_vmrss_kib();
+        assert_int_equal(test_run_until(mk_executor_get_event(e), &f.done, (seconds + 60) * MK_USEC_PER_SEC), 0);
+        fprintf(stderr, "# %lu lines in %u s; VmRSS %ld KiB before, at most %ld KiB during\n", f.lines, seconds,
+                rss_before, f.rss_max);
+        assert_int_equal(f.lines, (unsigned long) FLOOD_RATE * seconds);
         assert_false(f.out_of_order);
         if (test_rss_is_meaningful())
-                /* 4 MB went through; the capture keeps 1 MiB per stream. */
-                assert_true(rss_after - rss_before < 3 * 1024);
+                /* 40 MB go through; the capture keeps 1 MiB per stream. */
+                assert_true(f.rss_max - rss_before < 3 * 1024);
         assert_true(mk_executor_is_running(e));
         assert_int_equal(mk_executor_stop(e), 0);
         fault_assert_records_gone("an output flood");

@@ -21,14 +21,3 @@ static inline char *fuzz_string(const uint8_t *data, size_t size) {
         s[n] = '\0';
         return s;
 }
-
-/* glibc's regcomp() takes memory exponential in stacked quantifiers
- * ("x+++++++++++++++++++++", "(a{1,255}){1,255}"): a known limitation
- * (docs/reliability.md) that the harnesses leave out. */
-static inline int fuzz_regex_is_explosive(const char *s) {
-        static const char *const stacked[] = { "{", "++", "**", "*+", "+*", "?+", "+?", "?*", "*?", "??", ")+", ")*" };
-        for (size_t i = 0; i < sizeof stacked / sizeof stacked[0]; i++)
-                if (strstr(s, stacked[i]))
-                        return 1;
-        return 0;
-}

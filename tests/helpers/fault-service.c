@@ -13,9 +13,15 @@
  *   close-stdout      close fd 1 (and make it /dev/null-free: nothing reopens it)
  *   flood RATE SECS   print RATE 64-byte lines per second for SECS seconds,
  *                     numbered "line N ...", then "flood done N"
- *   fork-loop FILE    fork children without end (each waits for signals);
- *                     prints "fork refused: ERR" once fork fails, appends
- *                     every pid to FILE, then keeps trying each 10 ms
+ *   as-user UID NPROC drop to uid and gid UID (no supplementary groups),
+ *                     RLIMIT_NPROC set to NPROC first (root ignores it)
+ *   fork-loop FILE    fork children without end: each child appends its pid
+ *                     to FILE, lives 100-500 ms (SIGTERM kills it even after
+ *                     ignore-term) and exits; the loop reaps it and forks a
+ *                     replacement at once. Prints "fork refused: ERR" the
+ *                     first time fork fails (a limit), then waits for a child
+ *                     to exit and takes its place, so with ignore-term it
+ *                     keeps forking while a stop runs
  *   symlink FILE      write our pid to FILE.target, then make FILE a
  *                     symbolic link to it
  *   serve MODE PORT   listen on 127.0.0.1:PORT; MODE reset: accept and reset
@@ -26,6 +32,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -34,7 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,23 +102,46 @@ static void flood(long rate, long secs) {
 }
 
 static void fork_loop(const char *file) {
+        unsigned seed = (unsigned) getpid() ^ (unsigned) now_ms();
         bool told = false;
 
         for (;;) {
+                while (waitpid(-1, NULL, WNOHANG) > 0)
+                        ;
+                long life_ms = 100 + (long) (rand_r(&seed) % 400);
                 pid_t pid = fork();
-                if (pid == 0)
-                        wait_forever();
-                if (pid > 0) {
-                        append_pid(file, pid);
-                        continue;
+                if (pid == 0) {
+                        /* Recorded by itself: a child alive past this line is in FILE. */
+                        signal(SIGTERM, SIG_DFL);
+                        append_pid(file, getpid());
+                        sleep_ms(life_ms);
+                        _exit(0);
                 }
+                if (pid > 0)
+                        continue;
                 if (!told) {
                         printf("fork refused: %s\n", strerror(errno));
                         fflush(stdout);
                         told = true;
                 }
-                sleep_ms(10);
+                /* At the limit: the next child to exit frees a place. */
+                if (waitpid(-1, NULL, 0) < 0)
+                        sleep_ms(10);
         }
+}
+
+static void as_user(const char *uid_arg, const char *nproc_arg) {
+        uid_t uid = (uid_t) strtoul(uid_arg, NULL, 10);
+        rlim_t nproc = (rlim_t) strtoul(nproc_arg, NULL, 10);
+
+        if (setrlimit(RLIMIT_NPROC, &(struct rlimit) { .rlim_cur = nproc, .rlim_max = nproc }) < 0)
+                die("setrlimit");
+        if (setgroups(0, NULL) < 0)
+                die("setgroups");
+        if (setresgid(uid, uid, uid) < 0)
+                die("setresgid");
+        if (setresuid(uid, uid, uid) < 0)
+                die("setresuid");
 }
 
 static void serve(const char *mode, const char *port) {
@@ -187,6 +219,9 @@ int main(int argc, char **argv) {
                         close(STDOUT_FILENO);
                 } else if (strcmp(a, "flood") == 0 && arg && i + 2 < argc) {
                         flood(atol(arg), atol(argv[i + 2]));
+                        i += 2;
+                } else if (strcmp(a, "as-user") == 0 && arg && i + 2 < argc) {
+                        as_user(arg, argv[i + 2]);
                         i += 2;
                 } else if (strcmp(a, "fork-loop") == 0 && arg) {
                         fork_loop(arg);

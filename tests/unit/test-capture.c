@@ -26,6 +26,8 @@ static void on_line(void *userdata, MkStream stream, const char *line, size_t le
 
         s->stream = stream;
         assert_null(memchr(line, '\n', length));
+        /* Handlers may use it as a C string. */
+        assert_int_equal(line[length], '\0');
         if (s->n < 64) {
                 s->lines[s->n] = strndup(line, length);
                 s->lengths[s->n] = length;

@@ -319,7 +319,7 @@ int leftovers_add(char **list, pid_t pid) {
         if (l <= 0) {
                 /* No cmdline (a zombie, or gone): use comm. */
                 snprintf(path, sizeof path, "/proc/%d/comm", (int) pid);
-                fd = safe_close(fd);
+                safe_close(fd);
                 fd = open(path, O_RDONLY | O_CLOEXEC);
                 l = fd >= 0 ? read(fd, buf + 1, sizeof buf - 3) : -1;
                 if (l <= 0)
@@ -346,7 +346,7 @@ int leftovers_add(char **list, pid_t pid) {
 
 int cg_make_name(const char *prefix, char **ret) {
         static unsigned counter;
-        uint64_t start;
+        uint64_t start = 0;
         int r;
 
         r = proc_start_time(getpid(), &start);
@@ -361,7 +361,7 @@ int cg_make_name(const char *prefix, char **ret) {
 bool cg_name_is_stale(const char *prefix, const char *name) {
         size_t l = strlen(prefix);
         unsigned long long start;
-        uint64_t now_start;
+        uint64_t now_start = 0;
         int pid, consumed = 0;
 
         if (strncmp(name, prefix, l) != 0 || name[l] != '-')

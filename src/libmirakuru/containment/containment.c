@@ -14,10 +14,13 @@ static const ContainmentOps *const backends[] = {
         &containment_process_group_ops,
 };
 
+/* Frees the copies and resets them: a failed params_copy() cleans up after
+ * itself, and containment_free() calls this again. */
 static void params_done(ContainmentParams *p) {
         free((char *) p->name);
         free((char *) p->description);
         free((char *) p->bus_address);
+        p->name = p->description = p->bus_address = NULL;
 }
 
 static int params_copy(const ContainmentParams *from, ContainmentParams *to) {

@@ -18,12 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "guard-protocol.h"
 
 #define GUARD_KILL_PASSES 1000
 #define GUARD_EMPTY_WAIT_MS 10000
 #define GUARD_TABLE_MIN 64
-#define GUARD_TRIM_MIN (1024 * 1024) /* smaller anonymous mappings are not worth the risk */
+#define GUARD_TRIM_MIN (1024 * 1024UL) /* smaller anonymous mappings are not worth the risk */
 #if defined(__SANITIZE_ADDRESS__)
 #  define GUARD_UNDER_ASAN 1
 #elif defined(__has_feature)
@@ -33,6 +34,12 @@
 #endif
 #ifndef GUARD_UNDER_ASAN
 #  define GUARD_UNDER_ASAN 0
+#endif
+#if HAVE_VALGRIND_H
+#  include <valgrind/valgrind.h>
+#else
+#  define RUNNING_ON_VALGRIND 0
+#  define VALGRIND_CLO_CHANGE(option) ((void) 0)
 #endif
 
 typedef struct Entry {
@@ -189,7 +196,8 @@ static int32_t guard_handle(const GuardMessage *m, bool complete, int *fds, size
                 if (m->id == 0 || n_fds != (rmdir ? 2u : 1u) || (rmdir && !name_valid(m->name)))
                         r = -EBADMSG;
         } else if (m->op == GUARD_ADD_PROCESS_GROUP) {
-                if (m->id == 0 || n_fds != 1 || m->pgid <= 1)
+                /* The leader's pidfd, if the supervisor could get one. */
+                if (m->id == 0 || n_fds > 1 || m->pgid <= 1)
                         r = -EBADMSG;
         } else
                 r = -EBADMSG;
@@ -200,7 +208,7 @@ static int32_t guard_handle(const GuardMessage *m, bool complete, int *fds, size
                 else {
                         *e = (Entry) {
                                 .id = m->id,
-                                .fd = fds[0],
+                                .fd = n_fds > 0 ? fds[0] : -1,
                                 .parent_fd = n_fds > 1 ? fds[1] : -1,
                                 .pgid = m->op == GUARD_ADD_PROCESS_GROUP ? m->pgid : 0,
                                 .wd = -1,
@@ -266,7 +274,11 @@ static bool guard_read_requests(int sock) {
                 } else
                         r = guard_handle(&m, n == (ssize_t) sizeof m && !extra, fds, n_fds);
                 if (m.op != GUARD_REMOVE) {
-                        GuardReply reply = { .id = m.id, .result = r };
+                        GuardReply reply;
+                        /* memset: the padding goes over the socket too. */
+                        memset(&reply, 0, sizeof reply);
+                        reply.id = m.id;
+                        reply.result = r;
                         (void) send(sock, &reply, sizeof reply, MSG_DONTWAIT | MSG_NOSIGNAL);
                 }
         }
@@ -341,9 +353,14 @@ static _Noreturn void guard_main(int pidfd, int sock) {
                         _exit(EXIT_FAILURE);
                 }
                 /* EOF without the supervisor's death: it exec'd, or closed
-                 * our socket. What it registered stays guarded. */
-                if (p[1].revents && !guard_read_requests(sock))
+                 * our socket. What it registered stays guarded. Without a
+                 * pidfd of the supervisor (no pidfd_open(2)) EOF is all we
+                 * learn of its death: take it as such. */
+                if (p[1].revents && !guard_read_requests(sock)) {
                         connected = false;
+                        if (pidfd < 0)
+                                break;
+                }
                 if (p[0].revents)
                         break;
         }
@@ -358,8 +375,11 @@ static _Noreturn void guard_main(int pidfd, int sock) {
                         continue;
                 if (e->pgid > 0) {
                         (void) kill(-e->pgid, SIGKILL);
-                        /* Still at the start gate, not yet leading its group. */
-                        (void) pidfd_send_signal(e->fd, SIGKILL, NULL, 0);
+                        /* Still at the start gate, not yet leading its group.
+                         * (Where pidfd_send_signal(2) is missing, such a child
+                         * exits by itself: its gate reaches EOF.) */
+                        if (e->fd >= 0)
+                                (void) pidfd_send_signal(e->fd, SIGKILL, NULL, 0);
                 } else
                         kill_cgroup(e->fd);
         }
@@ -426,8 +446,8 @@ static void trim_mapping(const char *line, bool *prev_file, const void *sp) {
 /* A forked copy shares the supervisor's pages until either writes them:
  * a guard that lives as long as the supervisor would keep the original of
  * every page the supervisor changes afterwards, up to its whole size. The
- * guard uses none of that memory: drop it. (Not under ASan, whose shadow
- * and allocator live in such mappings.) */
+ * guard uses none of that memory: drop it. (Not under ASan or valgrind,
+ * whose shadow memory and own state live in such mappings.) */
 static void guard_release_memory(void) {
         char buf[4096], line[512];
         size_t l = 0;
@@ -435,7 +455,7 @@ static void guard_release_memory(void) {
         ssize_t n;
         int fd;
 
-        if (GUARD_UNDER_ASAN)
+        if (GUARD_UNDER_ASAN || RUNNING_ON_VALGRIND)
                 return;
         fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -467,6 +487,11 @@ _Noreturn void guard_process_run(int pidfd, int sock, int devnull) {
         sigset_t none;
         int hi[3];
 
+        /* Our heap is a copy of the supervisor's, its owners' pointers gone
+         * with the stack frames we left: not ours to call leaked. */
+        if (RUNNING_ON_VALGRIND)
+                VALGRIND_CLO_CHANGE("--leak-check=no");
+
         /* Own session: a Ctrl-C or a kill of the supervisor's process group
          * must not take the guard along. No handler of the supervisor's. */
         (void) setsid();
@@ -481,12 +506,17 @@ _Noreturn void guard_process_run(int pidfd, int sock, int devnull) {
         /* Keep no directory of the supervisor's busy. */
         (void) chdir("/");
 
-        /* Hold nothing else of the supervisor's (pipes, gates, its stdout). */
-        hi[0] = fcntl(pidfd, F_DUPFD_CLOEXEC, 5);
+        /* Hold nothing else of the supervisor's (pipes, gates, its stdout).
+         * PIDFD < 0: the kernel has no pidfd_open(2); fd 3 stays closed. */
+        hi[0] = pidfd >= 0 ? fcntl(pidfd, F_DUPFD_CLOEXEC, 5) : -1;
         hi[1] = fcntl(sock, F_DUPFD_CLOEXEC, 5);
         hi[2] = fcntl(devnull, F_DUPFD_CLOEXEC, 5);
-        if (hi[0] < 0 || hi[1] < 0 || hi[2] < 0 || dup2(hi[2], 0) < 0 || dup2(hi[2], 1) < 0 ||
-            dup2(hi[2], 2) < 0 || dup3(hi[0], 3, O_CLOEXEC) < 0 || dup3(hi[1], 4, O_CLOEXEC) < 0)
+        if ((pidfd >= 0 && hi[0] < 0) || hi[1] < 0 || hi[2] < 0 || dup2(hi[2], 0) < 0 || dup2(hi[2], 1) < 0 ||
+            dup2(hi[2], 2) < 0 || dup3(hi[1], 4, O_CLOEXEC) < 0)
+                _exit(EXIT_FAILURE);
+        if (hi[0] < 0)
+                (void) close(3);
+        else if (dup3(hi[0], 3, O_CLOEXEC) < 0)
                 _exit(EXIT_FAILURE);
         (void) close_range(5, ~0U, 0);
 
@@ -497,5 +527,5 @@ _Noreturn void guard_process_run(int pidfd, int sock, int devnull) {
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
-        guard_main(3, 4);
+        guard_main(pidfd >= 0 ? 3 : -1, 4);
 }

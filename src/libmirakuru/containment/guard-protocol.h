@@ -9,7 +9,8 @@
 
 enum {
         GUARD_ADD_CGROUP = 1,    /* fds: the cgroup directory [, its parent with GUARD_FLAG_RMDIR] */
-        GUARD_ADD_PROCESS_GROUP, /* fds: a pidfd of the group leader; pgid */
+        GUARD_ADD_PROCESS_GROUP, /* fds: a pidfd of the group leader (none without
+                                  * pidfd_open(2)); pgid */
         GUARD_REMOVE,            /* no fds, no reply */
 };
 #define GUARD_FLAG_RMDIR 1u

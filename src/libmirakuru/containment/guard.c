@@ -18,6 +18,7 @@
 #include "guard-protocol.h"
 #include "guard.h"
 #include "util/macro.h"
+#include "util/pidfd-util.h"
 
 #define GUARD_REPLY_TIMEOUT_MS 5000
 
@@ -95,9 +96,12 @@ static void forget_inherited(void) {
 static void guard_discard(void) {
         siginfo_t si;
 
-        if (state.pidfd >= 0) {
-                (void) pidfd_send_signal(state.pidfd, SIGKILL, NULL, 0);
-                while (waitid(P_PIDFD, (id_t) state.pidfd, &si, WEXITED) < 0 && errno == EINTR)
+        if (state.pid > 0) {
+                idtype_t type = state.pidfd >= 0 ? P_PIDFD : P_PID;
+                id_t id = state.pidfd >= 0 ? (id_t) state.pidfd : (id_t) state.pid;
+
+                (void) pidfd_signal_child(state.pidfd, state.pid, SIGKILL);
+                while (waitid(type, id, &si, WEXITED) < 0 && errno == EINTR)
                         ;
         }
         state.pidfd = safe_close(state.pidfd);
@@ -111,8 +115,10 @@ static int guard_spawn(void) {
         pid_t pid;
         int r;
 
+        /* The guard's way to learn of our death. Where the kernel has no
+         * pidfd_open(2) (valgrind has none either), EOF on the socket must do. */
         self = pidfd_open(getpid(), 0);
-        if (self < 0)
+        if (self < 0 && errno != ENOSYS)
                 return -errno;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
@@ -126,17 +132,14 @@ static int guard_spawn(void) {
         if (pid == 0)
                 guard_process_run(self, pair[1], devnull);
 
+        /* Ours, not reaped but by us: its pid is as good where the kernel
+         * lacks pidfd_open(2). */
         pidfd = pidfd_open(pid, 0);
-        if (pidfd < 0) {
+        if ((pidfd < 0 && errno != ENOSYS) || fstat(pair[0], &state.sock_st) < 0 ||
+            (pidfd >= 0 && fstat(pidfd, &state.pidfd_st) < 0)) {
                 r = -errno;
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
-                return r;
-        }
-        if (fstat(pair[0], &state.sock_st) < 0 || fstat(pidfd, &state.pidfd_st) < 0) {
-                r = -errno;
-                (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
                 return r;
         }
         state.sock = TAKE_FD(pair[0]);
@@ -250,6 +253,11 @@ static int registration_prepare(const Registration *reg, int leader, GuardMessag
                         if (waitid(P_PID, (id_t) reg->pgid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
                                 return -errno;
                         fds[0] = pidfd_open(reg->pgid, 0);
+                        if (fds[0] < 0 && errno == ENOSYS) {
+                                /* No pidfd_open(2): the group id alone. */
+                                *ret_n_fds = 0;
+                                return 0;
+                        }
                 }
                 if (fds[0] < 0)
                         return -errno;

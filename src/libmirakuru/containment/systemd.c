@@ -17,6 +17,7 @@
  * our own, and c->kind says MK_CONTAINMENT_CGROUP. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +168,8 @@ static int systemd_setup(Containment *c) {
         }
         if (!s->where)
                 return -ENOMEM;
-        r = sd_bus_attach_event(s->bus, c->event, c->priority);
+        /* sd-bus takes an int: clamp, so an extreme priority keeps its side. */
+        r = sd_bus_attach_event(s->bus, c->event, (int) MAX(MIN(c->priority, (int64_t) INT_MAX), (int64_t) INT_MIN));
         if (r < 0)
                 return r;
         stale = clean_stale_scopes(s);

@@ -37,6 +37,7 @@
 #include "curl-api.h"
 #include "executor-private.h"
 #include "probe.h"
+#include "util/regex-util.h"
 #include "util/socket-owner.h"
 #include "util/strv.h"
 
@@ -74,6 +75,8 @@ typedef struct HttpProbe {
         sd_event_source *retry_timer;
         unsigned failures;
         char errbuf[CURL_ERROR_SIZE];
+        char status_line[64]; /* the last response's first line, cut */
+        bool at_status_line;
 } HttpProbe;
 
 static int http_global_init(void) {
@@ -82,6 +85,45 @@ static int http_global_init(void) {
 
 static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return size * nmemb;
+}
+
+/* Keeps each response's first line (after a 1xx, the next one's): libcurl
+ * reports 200 for any first line that merely starts with "HTTP/" ("http/1.1
+ * 503", "HTTP/garbage": an old fallback), so http_check() compares the code
+ * with this line. Trailers never start with "HTTP/" in earnest. */
+static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        HttpProbe *h = userdata;
+        size_t n = size * nmemb;
+
+        if (h->at_status_line && n >= 5 && strncasecmp(ptr, "HTTP/", 5) == 0) {
+                size_t k = MIN(n, sizeof h->status_line - 1);
+                memcpy(h->status_line, ptr, k);
+                h->status_line[k] = '\0';
+        }
+        /* A blank line ends a response's header (or trailer) block. */
+        h->at_status_line = (n == 1 && ptr[0] == '\n') || (n == 2 && ptr[0] == '\r' && ptr[1] == '\n');
+        return n;
+}
+
+/* The code of a status line "HTTP/1.1 200 OK" (or HTTP/2, HTTP/3, as libcurl
+ * writes those), or -1 if it is malformed. */
+static long http_status_line_code(const char *s) {
+        if (strncmp(s, "HTTP/", 5) != 0 || !isdigit((unsigned char) s[5]))
+                return -1;
+        s += 6;
+        if (*s == '.') {
+                if (!isdigit((unsigned char) s[1]))
+                        return -1;
+                s += 2;
+        }
+        if (*s != ' ')
+                return -1;
+        while (*s == ' ')
+                s++;
+        if (!isdigit((unsigned char) s[0]) || !isdigit((unsigned char) s[1]) || !isdigit((unsigned char) s[2]) ||
+            isdigit((unsigned char) s[3]))
+                return -1;
+        return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
 }
 
 /* The request as configured, on easy handle C. */
@@ -96,6 +138,8 @@ static int http_setup(HttpProbe *h, CURL *c, uint64_t timeout_usec) {
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
         SET(CURLOPT_TIMEOUT_MS, timeout_ms);
         SET(CURLOPT_WRITEFUNCTION, discard_body);
+        SET(CURLOPT_HEADERFUNCTION, http_on_header);
+        SET(CURLOPT_HEADERDATA, h);
         SET(CURLOPT_ERRORBUFFER, h->errbuf);
         SET(CURLOPT_PRIVATE, h);
         if (h->unix_socket)
@@ -321,7 +365,9 @@ static void http_check(HttpProbe *h) {
                 (void) curl_api.multi_remove_handle(h->multi, h->easy);
                 h->in_multi = false;
 
-                if (res == CURLE_OK) {
+                if (res == CURLE_OK && http_status_line_code(h->status_line) != code)
+                        probe_set_status(&h->probe, "malformed HTTP status line");
+                else if (res == CURLE_OK) {
                         char s[32];
                         (void) snprintf(s, sizeof s, "%03ld", code);
                         probe_set_status(&h->probe, "HTTP %ld", code);
@@ -342,6 +388,8 @@ static void http_check(HttpProbe *h) {
 
 static int http_issue(HttpProbe *h) {
         h->errbuf[0] = '\0';
+        h->status_line[0] = '\0';
+        h->at_status_line = true;
         if (curl_api.multi_add_handle(h->multi, h->easy) != CURLM_OK)
                 return -ENOMEM;
         h->in_multi = true;
@@ -434,7 +482,8 @@ static int unhex(char c) {
 static int http_unix_url(const char *url, char **ret_url, char **ret_socket) {
         const char *host = url + strlen("http+unix://");
         size_t n = strcspn(host, "/?#");
-        _cleanup_free_ char *path = malloc(n + 1), *rewritten = NULL;
+        _cleanup_free_ char *path = malloc(n + 1);
+        char *rewritten;
         size_t k = 0;
 
         if (!path)
@@ -454,7 +503,7 @@ static int http_unix_url(const char *url, char **ret_url, char **ret_socket) {
                 return -EINVAL;
         if (asprintf_safe(&rewritten, "http://localhost%s%s", host[n] == '/' ? "" : "/", host + n) < 0)
                 return -ENOMEM;
-        *ret_url = TAKE_PTR(rewritten);
+        *ret_url = rewritten;
         *ret_socket = TAKE_PTR(path);
         return 0;
 }
@@ -577,12 +626,13 @@ int mk_executor_add_http_probe(MkExecutor *e, const MkHttpProbe *probe) {
                 return -ENOMEM;
         h->timeout_usec = probe->request_timeout_usec ?: HTTP_DEFAULT_TIMEOUT_USEC;
 
-        r = regcomp(&h->status_re, status, REG_EXTENDED | REG_NOSUB);
-        if (r != 0) {
-                char msg[256];
-                regerror(r, &h->status_re, msg, sizeof msg);
-                executor_set_error(e, "http probe: invalid status regular expression /%s/: %s", status, msg);
-                return r == REG_ESPACE ? -ENOMEM : -EINVAL;
+        /* Bounded (util/regex-util.h): the pattern is the caller's input. */
+        _cleanup_free_ char *msg = NULL;
+        r = regex_compile(&h->status_re, status, REG_EXTENDED | REG_NOSUB, &msg);
+        if (r < 0) {
+                if (msg)
+                        executor_set_error(e, "http probe: invalid status regular expression /%s/: %s", status, msg);
+                return r;
         }
         h->have_re = true;
 

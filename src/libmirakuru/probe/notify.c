@@ -51,12 +51,13 @@ static const ProbeOps notify_ops;
 /* The cgroup2 mount point that holds PATH; the rest of PATH is what
  * /proc/<pid>/cgroup shows for processes in it. */
 static int cgroup_relative(const char *path, char **ret) {
-        _cleanup_free_ char *line = NULL;
-        size_t size = 0, best = 0;
+        size_t best = 0;
         FILE *f = fopen("/proc/self/mounts", "re");
 
         if (!f)
                 return -errno;
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
         while (getline(&line, &size, f) > 0) {
                 char dir[4096], type[64];
                 size_t n;

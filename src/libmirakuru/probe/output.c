@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The output probe: a line the service prints matches a POSIX extended
- * regular expression (regcomp(3) with REG_EXTENDED | REG_NEWLINE), searched
+ * regular expression (regcomp(3) with REG_EXTENDED | REG_NEWLINE, within the
+ * bounds of util/regex-util.h), searched
  * anywhere in the line as grep does. Lines come whole from capture (split
  * writes joined, lines up to CAPTURE_LINE_MAX), so nothing here buffers. */
 #include <errno.h>
@@ -10,6 +11,7 @@
 
 #include "executor-private.h"
 #include "probe.h"
+#include "util/regex-util.h"
 
 typedef struct OutputProbe {
         Probe probe;
@@ -109,14 +111,15 @@ int mk_executor_add_output_probe(MkExecutor *e, const char *regex, MkStream stre
                 free(o);
                 return -ENOMEM;
         }
-        r = regcomp(&o->regex, regex, REG_EXTENDED | REG_NEWLINE | REG_NOSUB);
-        if (r != 0) {
-                char msg[256];
-                regerror(r, &o->regex, msg, sizeof msg);
-                executor_set_error(e, "output probe: invalid regular expression /%s/: %s", regex, msg);
+        /* Bounded (util/regex-util.h): the pattern is the caller's input. */
+        _cleanup_free_ char *msg = NULL;
+        r = regex_compile(&o->regex, regex, REG_EXTENDED | REG_NEWLINE | REG_NOSUB, &msg);
+        if (r < 0) {
+                if (msg)
+                        executor_set_error(e, "output probe: invalid regular expression /%s/: %s", regex, msg);
                 free(o->pattern);
                 free(o);
-                return r == REG_ESPACE ? -ENOMEM : -EINVAL;
+                return r;
         }
         r = executor_add_probe(e, &o->probe);
         if (r < 0)

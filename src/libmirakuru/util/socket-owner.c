@@ -146,7 +146,6 @@ static int listener_inode_tcp(const char *table, int family, const void *addr, u
 
 int socket_owner_tcp(const struct sockaddr *addr, socklen_t len, pid_t *ret_pid) {
         unsigned long inode = 0;
-        pid_t pid;
         int r;
 
         if (addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
@@ -167,28 +166,18 @@ int socket_owner_tcp(const struct sockaddr *addr, socklen_t len, pid_t *ret_pid)
                 return -EAFNOSUPPORT;
         if (r < 0)
                 return r;
-        r = owner_of_inode(inode, &pid);
-        if (r < 0)
-                return r;
-        *ret_pid = pid;
-        return 0;
+        return owner_of_inode(inode, ret_pid);
 }
 
-int socket_owner_unix(const char *path, pid_t *ret_pid) {
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *absolute = NULL, *line = NULL;
-        size_t alloc = 0;
-        pid_t pid;
-        int r;
+/* The inode of the listening stream socket bound to PATH (or to ABSOLUTE,
+ * the same path from the root, if not NULL). */
+static int listener_inode_unix(const char *path, const char *absolute, unsigned long *ret_inode) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/net/unix", "re");
 
-        if (path[0] != '/') {
-                char cwd[PATH_MAX];
-                if (getcwd(cwd, sizeof cwd))
-                        (void) asprintf_safe(&absolute, "%s/%s", cwd, path);
-        }
-        f = fopen("/proc/net/unix", "re");
         if (!f)
                 return -errno;
+        _cleanup_free_ char *line = NULL;
+        size_t alloc = 0;
         if (getline(&line, &alloc, f) < 0) /* the header */
                 return -ENOENT;
         while (getline(&line, &alloc, f) > 0) {
@@ -204,13 +193,26 @@ int socket_owner_unix(const char *path, pid_t *ret_pid) {
                 line[strcspn(line, "\n")] = '\0';
                 if (!streq_ptr(line + at, path) && !streq_ptr(line + at, absolute))
                         continue;
-                r = owner_of_inode(inode, &pid);
-                if (r < 0)
-                        return r;
-                *ret_pid = pid;
+                *ret_inode = inode;
                 return 0;
         }
         return -ENOENT;
+}
+
+int socket_owner_unix(const char *path, pid_t *ret_pid) {
+        _cleanup_free_ char *absolute = NULL;
+        unsigned long inode = 0;
+        int r;
+
+        if (path[0] != '/') {
+                char cwd[PATH_MAX];
+                if (getcwd(cwd, sizeof cwd))
+                        (void) asprintf_safe(&absolute, "%s/%s", cwd, path);
+        }
+        r = listener_inode_unix(path, absolute, &inode);
+        if (r < 0)
+                return r;
+        return owner_of_inode(inode, ret_pid);
 }
 
 char *socket_owner_describe(pid_t pid) {

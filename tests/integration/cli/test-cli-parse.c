@@ -100,6 +100,12 @@ static void test_regex(void **state) {
         assert_int_equal(check_regex("a{1", why, sizeof why), -EINVAL);
         assert_true(strlen(why) > 0);
         assert_int_equal(check_regex("(", why, sizeof why), -EINVAL);
+        /* The bound of util/regex-util.h, with its message. */
+        assert_int_equal(check_regex("x+++++++++++++++++++++++", why, sizeof why), -EINVAL);
+        assert_non_null(strstr(why, "quantifiers nest too deeply"));
+        assert_int_equal(check_regex("(a)\\1", why, sizeof why), -EINVAL);
+        assert_non_null(strstr(why, "back-reference \\1"));
+        assert_int_equal(check_regex("^ready to accept connections on port [0-9]{1,5}$", why, sizeof why), 0);
 }
 
 static void test_url(void **state) {

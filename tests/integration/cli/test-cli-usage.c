@@ -79,6 +79,14 @@ static void test_bad_regex(void **state) {
         expect_usage_error(ARGS("--output", "(unclosed", "--"), "--output");
         expect_usage_error(ARGS("--output", "x", "--output", "a{1", "--"), "a{1");
         expect_usage_error(ARGS("--http", "http://127.0.0.1:1/", "--http-status", "[2", "--"), "--http-status");
+        /* Bounded (util/regex-util.h): without the bound, glibc's regcomp()
+         * takes ~1 GB and seconds for this one; now refused at once. */
+        expect_usage_error(ARGS("--output", "x+++++++++++++++++++++++", "--"),
+                           "invalid --output regular expression 'x+++++++++++++++++++++++': quantifiers nest too "
+                           "deeply: the pattern would expand to more than 2048 states at offset 11");
+        expect_usage_error(ARGS("--output", "(a{1,255}){1,255}", "--"), "quantifiers nest too deeply");
+        expect_usage_error(ARGS("--http", "http://127.0.0.1:1/", "--http-status", "(2)\\1", "--"),
+                           "back-reference \\1 at offset 3: not supported");
 }
 
 static void test_bad_url(void **state) {

@@ -13,6 +13,7 @@
 
 #include "cont-common.h"
 #include "test-util.h"
+#include "util/macro.h"
 
 static char *test_cgroup, *orig_cgroup;
 
@@ -223,23 +224,6 @@ char *cont_comm(pid_t pid) {
         return s;
 }
 
-int cont_count_fds_of(pid_t pid) {
-        char path[64];
-        struct dirent *de;
-        int n = 0;
-        DIR *d;
-
-        snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
-        d = opendir(path);
-        if (!d)
-                return -1;
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n;
-}
-
 pid_t *cont_guards(pid_t parent, const pid_t *services, size_t n_services, size_t *ret_n) {
         size_t n, k = 0;
         pid_t *children = cont_children(parent, &n);
@@ -254,4 +238,140 @@ pid_t *cont_guards(pid_t parent, const pid_t *services, size_t n_services, size_
         }
         *ret_n = k;
         return children;
+}
+
+MkContainment cont_backend_from_env(const char **ret_which) {
+        const char *which = getenv("MIRAKURU_TEST_CONTAINMENT");
+        MkContainment backend;
+
+        if (!which || mk_containment_from_string(which, &backend) < 0 || backend == MK_CONTAINMENT_AUTO) {
+                fprintf(stderr, "set MIRAKURU_TEST_CONTAINMENT to cgroup, process-group or systemd\n");
+                exit(EXIT_FAILURE);
+        }
+        *ret_which = which;
+        return backend;
+}
+
+const char *cont_backend_enter(MkContainment backend) {
+        switch (backend) {
+        case MK_CONTAINMENT_CGROUP:
+                return cont_cgroup_enter();
+        case MK_CONTAINMENT_SYSTEMD:
+                if (!getenv("MIRAKURU_TEST_BUS"))
+                        test_skip_all("no sandboxed systemd manager (run through tests/sandbox/mirakuru-sandbox)");
+                return NULL;
+        default:
+                return NULL;
+        }
+}
+
+const char *cont_tree(void) {
+        static const char *helper;
+        if (!helper)
+                helper = test_helper("cont-tree"); /* malloc'd once, kept */
+        return helper;
+}
+
+MkExecutor *cont_tree_service(MkContainment backend, sd_event *event, const char *n, const char *dir,
+                              int stop_signal) {
+        MkExecutor *e = NULL;
+        const char *argv[] = { cont_tree(), "tree", n, dir, NULL };
+
+        if (mk_executor_new(&e) < 0 || mk_executor_set_argv(e, argv) < 0 ||
+            mk_executor_set_name(e, "tree") < 0 || mk_executor_set_containment(e, backend) < 0 ||
+            (backend == MK_CONTAINMENT_SYSTEMD && mk_executor_set_bus_address(e, getenv("MIRAKURU_TEST_BUS")) < 0) ||
+            mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT) < 0 ||
+            mk_executor_set_timeout(e, CONT_START_TIMEOUT_USEC) < 0 ||
+            mk_executor_set_stop_timeout(e, CONT_STOP_TIMEOUT_USEC) < 0 ||
+            (stop_signal != 0 && mk_executor_set_stop_signal(e, stop_signal) < 0) ||
+            (event && mk_executor_attach_event(e, event, 0) < 0))
+                return mk_executor_unref(e);
+        if (mk_executor_start(e) < 0) {
+                fprintf(stderr, "start: %s\n", mk_executor_get_error(e) ?: "?");
+                return mk_executor_unref(e);
+        }
+        if (mk_executor_get_containment(e) != backend) {
+                fprintf(stderr, "wrong backend: %s\n", mk_executor_get_containment_reason(e) ?: "?");
+                return mk_executor_unref(e);
+        }
+        return e;
+}
+
+bool cont_all_alive(const char *dir, size_t expected) {
+        size_t n;
+        pid_t *pids = cont_read_pids(dir, &n);
+        bool ok = n == expected;
+
+        for (size_t i = 0; ok && i < n; i++)
+                ok = test_pid_alive(pids[i]);
+        free(pids);
+        return ok;
+}
+
+bool cont_all_gone(const char *dir, uint64_t usec) {
+        uint64_t t0 = test_now_usec();
+        size_t n;
+        pid_t *pids = cont_read_pids(dir, &n);
+        bool ok = n > 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (!test_wait_pid_gone(pids[i], usec - MIN(test_now_usec() - t0, usec))) {
+                        fprintf(stderr, "pid %d (recorded in %s) survived\n", (int) pids[i], dir);
+                        ok = false;
+                }
+        free(pids);
+        return ok;
+}
+
+void cont_report(FILE *f, const pid_t *mains, size_t n_mains, MkExecutor **e, size_t n_e) {
+        size_t n;
+        pid_t *guards = cont_guards(getpid(), mains, n_mains, &n);
+
+        for (size_t i = 0; i < n; i++) {
+                char *comm = cont_comm(guards[i]);
+                fprintf(f, "guard %d %s\n", (int) guards[i], comm ?: "?");
+                free(comm);
+        }
+        for (size_t i = 0; i < n_e; i++)
+                if (mk_executor_get_cgroup(e[i]))
+                        fprintf(f, "cg %s\n", mk_executor_get_cgroup(e[i]));
+        fprintf(f, "end\n");
+        fflush(f);
+        free(guards);
+}
+
+bool cont_read_report(int fd, const char *guard_comm, ContReport *r) {
+        FILE *f = fdopen(fd, "re");
+        char line[4096];
+        bool end = false;
+
+        assert_non_null(f);
+        *r = (ContReport) {};
+        while (fgets(line, sizeof line, f)) {
+                int pid;
+                char comm[64];
+                line[strcspn(line, "\n")] = '\0';
+                if (sscanf(line, "guard %d %63s", &pid, comm) == 2) {
+                        fprintf(stderr, "# guard %d (%s)\n", pid, comm);
+                        if (guard_comm)
+                                assert_string_equal(comm, guard_comm);
+                        if (r->n_guards < ELEMENTSOF(r->guards))
+                                r->guards[r->n_guards] = pid;
+                        r->n_guards++;
+                } else if (sscanf(line, "old %d", &pid) == 1)
+                        r->old = pid;
+                else if (strncmp(line, "cg ", 3) == 0 && r->n_cgroups < ELEMENTSOF(r->cgroups))
+                        r->cgroups[r->n_cgroups++] = strdup(line + 3);
+                else if (strcmp(line, "end") == 0) {
+                        end = true;
+                        break;
+                }
+        }
+        fclose(f);
+        return end;
+}
+
+void cont_report_done(ContReport *r) {
+        for (size_t i = 0; i < r->n_cgroups; i++)
+                free(r->cgroups[i]);
 }

@@ -24,13 +24,6 @@
 
 static const char *test_cgroup;
 
-static const char *cont_tree(void) {
-        static const char *helper;
-        if (!helper)
-                helper = test_helper("cont-tree"); /* malloc'd once, kept */
-        return helper;
-}
-
 /* Starts a tree of 5 under AUTO and checks the choice, then stops it and
  * checks nobody survived. Returns 0 or a line number (for a forked child). */
 static int run_auto(sd_event *event, const char *bus, MkContainment expected, const char *reason_needle) {

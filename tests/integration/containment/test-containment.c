@@ -16,19 +16,10 @@
 #include "mirakuru.h"
 #include "test-util.h"
 
-#define START_TIMEOUT_USEC (60 * MK_USEC_PER_SEC)
-#define STOP_TIMEOUT_USEC (300 * MK_USEC_PER_MSEC)
 #define DEADMAN_USEC MK_USEC_PER_SEC
 
 static MkContainment backend;
 static const char *test_cgroup; /* cgroup backend: where we work */
-
-static const char *cont_tree(void) {
-        static const char *helper;
-        if (!helper)
-                helper = test_helper("cont-tree"); /* malloc'd once, kept */
-        return helper;
-}
 
 static MkExecutor *new_service(sd_event *event, const char *mode, const char *arg, const char *dir) {
         MkExecutor *e = NULL;
@@ -41,8 +32,8 @@ static MkExecutor *new_service(sd_event *event, const char *mode, const char *ar
         if (backend == MK_CONTAINMENT_SYSTEMD)
                 assert_int_equal(mk_executor_set_bus_address(e, getenv("MIRAKURU_TEST_BUS")), 0);
         assert_int_equal(mk_executor_add_output_probe(e, "^ready$", MK_STREAM_STDOUT), 0);
-        assert_int_equal(mk_executor_set_timeout(e, START_TIMEOUT_USEC), 0);
-        assert_int_equal(mk_executor_set_stop_timeout(e, STOP_TIMEOUT_USEC), 0);
+        assert_int_equal(mk_executor_set_timeout(e, CONT_START_TIMEOUT_USEC), 0);
+        assert_int_equal(mk_executor_set_stop_timeout(e, CONT_STOP_TIMEOUT_USEC), 0);
         if (event)
                 assert_int_equal(mk_executor_attach_event(e, event, 0), 0);
         return e;
@@ -92,7 +83,7 @@ static void scenario_with(const char *mode, const char *arg, size_t expected, bo
                 cg = strdup(mk_executor_get_cgroup(e));
 
         if (main_exits)
-                assert_int_equal(mk_executor_wait(e, START_TIMEOUT_USEC), 0);
+                assert_int_equal(mk_executor_wait(e, CONT_START_TIMEOUT_USEC), 0);
         pids = cont_read_pids(dir, &n);
         assert_true(n >= expected);
         for (size_t i = main_exits ? 1 : 0; i < n; i++)
@@ -268,23 +259,10 @@ static void test_supervisor_killed(void **state) {
 }
 
 int main(void) {
-        const char *which = getenv("MIRAKURU_TEST_CONTAINMENT");
+        const char *which;
 
-        if (!which || mk_containment_from_string(which, &backend) < 0 || backend == MK_CONTAINMENT_AUTO) {
-                fprintf(stderr, "set MIRAKURU_TEST_CONTAINMENT to cgroup, process-group or systemd\n");
-                return EXIT_FAILURE;
-        }
-        switch (backend) {
-        case MK_CONTAINMENT_CGROUP:
-                test_cgroup = cont_cgroup_enter();
-                break;
-        case MK_CONTAINMENT_SYSTEMD:
-                if (!getenv("MIRAKURU_TEST_BUS"))
-                        test_skip_all("no sandboxed systemd manager (run through tests/sandbox/mirakuru-sandbox)");
-                break;
-        default:
-                break;
-        }
+        backend = cont_backend_from_env(&which);
+        test_cgroup = cont_backend_enter(backend);
 
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_setsid_daemon),

@@ -469,7 +469,7 @@ static void test_child_signal_state(void **state) {
         sigaddset(&block, SIGHUP);
         assert_int_equal(sigprocmask(SIG_BLOCK, &block, &old_mask), 0);
 
-        /* every spawn path: the default, gated clone3, fork + pidfd_open */
+        /* every spawn path: the default, gated clone3, the fork-like clone(CLONE_PIDFD) */
         static const char *const modes[] = { NULL, "clone3", "fork" };
         for (size_t m = 0; m < 3; m++) {
                 if (modes[m])

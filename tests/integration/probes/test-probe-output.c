@@ -74,6 +74,11 @@ static void test_invalid_regex(void **state) {
 
         assert_int_equal(mk_executor_add_output_probe(e, "(unclosed", 0), -EINVAL);
         assert_contains(mk_executor_get_error(e), "invalid regular expression /(unclosed/");
+        /* Bounded before regcomp() (util/regex-util.h): refused at once. */
+        assert_int_equal(mk_executor_add_output_probe(e, "(a{1,255}){1,255}", 0), -EINVAL);
+        assert_contains(mk_executor_get_error(e), "quantifiers nest too deeply: the pattern would expand to more than 2048 states at offset 10");
+        assert_int_equal(mk_executor_add_output_probe(e, "(a)\\1", 0), -EINVAL);
+        assert_contains(mk_executor_get_error(e), "back-reference \\1 at offset 3");
         assert_int_equal(mk_executor_add_output_probe(e, NULL, 0), -EINVAL);
         assert_int_equal(mk_executor_add_output_probe(e, "x", 8), -EINVAL);
         mk_executor_unref(e);
