@@ -302,6 +302,19 @@ static void test_unknown_key(void **state) {
         assert_int_equal(r.status, EXIT_USAGE_STATUS);
         assert_contains(r.err, "bad4.yaml:");
         cli_run_done(&r);
+
+        /* A regex whose compilation would take ~1 GB (util/regex-util.h):
+         * refused up front, nothing started. */
+        _cleanup_str_ char *file5 = write_compose("bad5.yaml",
+                "processes:\n"
+                "  a:\n"
+                "    command: sleep 100\n"
+                "    output: 'x+++++++++++++++++++++++'\n");
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", file5));
+        assert_int_equal(r.status, EXIT_USAGE_STATUS);
+        assert_contains(r.err, "bad5.yaml:4: output: ");
+        assert_contains(r.err, "quantifiers nest too deeply");
+        cli_run_done(&r);
 }
 
 static void test_cycle_and_unknown_dependency(void **state) {
