@@ -19,8 +19,6 @@ typedef struct OutputProbe {
         regex_t regex;
         MkStream streams;
         unsigned long lines_seen;
-        char *buf; /* the line, NUL-terminated */
-        size_t buf_size;
 } OutputProbe;
 
 static int output_start(Probe *p) {
@@ -33,25 +31,14 @@ static int output_start(Probe *p) {
 
 static void output_line(Probe *p, MkStream stream, const char *line, size_t length) {
         OutputProbe *o = (OutputProbe *) p;
-        /* REG_STARTEND: the line may hold NULs. A NUL-terminated copy all the
-         * same, as not every regexec() (nor sanitizer) honours the end. */
+        /* REG_STARTEND: the line may hold NULs. Capture also ends it with a
+         * NUL at LENGTH, for regexec()s (and sanitizers) that ignore the end. */
         regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t) length };
 
         if (!(o->streams & stream))
                 return;
-        if (length + 1 > o->buf_size) {
-                char *b = realloc(o->buf, length + 1);
-                if (!b) {
-                        probe_failed(p, -ENOMEM, "out of memory for a line of %zu bytes", length);
-                        return;
-                }
-                o->buf = b;
-                o->buf_size = length + 1;
-        }
-        memcpy(o->buf, line, length);
-        o->buf[length] = '\0';
         o->lines_seen++;
-        if (regexec(&o->regex, o->buf, 1, &m, REG_STARTEND) == 0) {
+        if (regexec(&o->regex, line, 1, &m, REG_STARTEND) == 0) {
                 probe_set_status(p, "matched");
                 probe_passed(p);
                 return;
@@ -62,19 +49,9 @@ static void output_line(Probe *p, MkStream stream, const char *line, size_t leng
                          : o->streams == MK_STREAM_STDOUT ? "stdout" : "stderr");
 }
 
-static void output_cancel(Probe *p) {
-        OutputProbe *o = (OutputProbe *) p;
-
-        /* Nothing runs on its own (lines stop coming once passed); drop the buffer. */
-        free(o->buf);
-        o->buf = NULL;
-        o->buf_size = 0;
-}
-
 static void output_done(Probe *p) {
         OutputProbe *o = (OutputProbe *) p;
 
-        output_cancel(p);
         regfree(&o->regex);
         free(o->pattern);
 }
@@ -84,8 +61,7 @@ static const ProbeOps output_ops = {
         .size = sizeof(OutputProbe),
         .start = output_start,
         .line = output_line,
-        .cancel = output_cancel,
-        .done = output_done,
+        .done = output_done, /* nothing to cancel: lines stop coming once passed */
 };
 
 int mk_executor_add_output_probe(MkExecutor *e, const char *regex, MkStream streams) {

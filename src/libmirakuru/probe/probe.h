@@ -27,7 +27,8 @@ typedef struct ProbeOps {
         /* The service was exec'd: start checking. Call probe_passed() when
          * ready (maybe from within start), probe_failed() for a fatal error. */
         int (*start)(Probe *p);
-        /* Every line the service prints. May be NULL. */
+        /* Every line the service prints (NUL terminated at LENGTH, which
+         * counts NULs within it). May be NULL. */
         void (*line)(Probe *p, MkStream stream, const char *line, size_t length);
         /* Stop every event source and request (after passing, on failure, on stop). */
         void (*cancel)(Probe *p);
