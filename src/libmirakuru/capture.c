@@ -1,29 +1,75 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "capture.h"
+#include "util/drainer.h"
 #include "util/macro.h"
 #include "util/ring.h"
 
 #define READ_CHUNK ((size_t) 64 * 1024)
-/* Reads per wake-up, so one flooding service cannot starve the others. */
-#define READS_PER_DISPATCH 16
+/* Reads per wake-up of the drainer, so one flooding service cannot starve
+ * the others; and chunks of lines per dispatch on the loop, likewise. */
+#define READS_PER_WAKE 16
+#define CHUNKS_PER_DISPATCH 16
+/* Arrival marks kept per stream; more reads than this merge into the last. */
+#define CAPTURE_MARKS 64
+/* Reads by capture_sync(): bounded, a writer that never pauses must not hold us. */
+#define READS_PER_SYNC 64
+/* How long the drainer waits for the loop to take lines when the backlog
+ * is full before it decides the loop is away (the caller is outside a
+ * library call, or does not run its loop) and reads on, dropping the
+ * oldest lines not yet delivered. */
+#define LOOP_GRACE_NSEC (50 * 1000 * 1000L)
 
 struct Capture {
-        int fd;
+        pthread_mutex_t lock;
         MkStream stream;
+        size_t capture_size;
+        int token; /* our hold on the drainer; -1: none */
+        DrainSource pipe_src, tee_src, timer_src;
+
+        /* Shared with the drainer thread: under lock. */
+        int fd;            /* the pipe's read end */
+        bool closing;      /* capture_free() is under way: no more watches */
+        bool eof_read;     /* the pipe said EOF (or failed) */
+        bool pipe_watched, tee_watched;
+        Ring ring;         /* what is kept, and the lines not yet delivered */
+        int tee_fd;        /* our duplicate; -EBADF: none, or dropped */
+        bool tee_pollable; /* false: a regular file, written at once */
+        char *tee_buf;     /* bytes not yet copied to a pollable tee */
+        size_t tee_off, tee_len, tee_alloc;
+        bool notified;     /* the loop was told, and has not looked yet */
+        int notify_fd;     /* eventfd: the drainer tells the loop */
+        bool paused;       /* backlog full: waiting up to LOOP_GRACE_NSEC for the loop */
+        bool loop_away;    /* the loop did not come: read on, drop undelivered lines */
+        int timer_fd;      /* timerfd for the grace */
+        uint64_t processed; /* stream offset up to which lines were taken by the loop */
+        bool lost;          /* pending_seq() skipped bytes the drainer dropped */
+        struct {
+                uint64_t end; /* stream offset after the read */
+                uint64_t seq; /* arrival number, across all captures */
+        } marks[CAPTURE_MARKS];
+        unsigned mark_head, n_marks;
+
+        /* The loop thread's own. */
         sd_event_source *source;
-        Ring ring;
-        int tee_fd;
-        char *line;      /* the unfinished line */
+        Capture *sibling;   /* the service's other stream: lines interleave by arrival */
+        bool dispatching;
+        char *line;         /* the unfinished line */
         size_t line_len;
         size_t line_alloc;
-        bool eof;
+        bool finished;
         CaptureCallbacks cb;
         void *userdata;
 };
@@ -34,11 +80,6 @@ static void write_all(int fd, const char *p, size_t n) {
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN) {
-                                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-                                (void) poll(&pfd, 1, -1);
-                                continue;
-                        }
                         return; /* a broken tee must not stop the draining */
                 }
                 p += k;
@@ -110,12 +151,221 @@ static void feed_lines(Capture *c, char *p, size_t n) {
         }
 }
 
-static void finish(Capture *c) {
-        if (c->eof)
+/* ---- the drainer thread's side (and capture_sync()): pipe to ring and tee ---- */
+
+static void drop_tee_locked(Capture *c) {
+        if (c->tee_watched)
+                drainer_del(c->token, c->tee_fd);
+        c->tee_watched = false;
+        c->tee_fd = safe_close(c->tee_fd);
+        free(c->tee_buf);
+        c->tee_buf = NULL;
+        c->tee_off = c->tee_len = c->tee_alloc = 0;
+}
+
+static void tee_append_locked(Capture *c, const char *p, size_t n) {
+        if (c->tee_fd < 0)
                 return;
-        c->eof = true;
-        c->source = sd_event_source_disable_unref(c->source);
-        c->fd = safe_close(c->fd);
+        if (!c->tee_pollable) {
+                write_all(c->tee_fd, p, n); /* a regular file: never blocks for long */
+                return;
+        }
+        if (c->tee_len + n > c->tee_alloc) {
+                size_t want = MAX(c->tee_alloc * 2, c->tee_len + n);
+                char *b = realloc(c->tee_buf, want);
+                if (!b)
+                        return; /* the copy loses these bytes; the ring has them */
+                c->tee_buf = b;
+                c->tee_alloc = want;
+        }
+        memcpy(c->tee_buf + c->tee_len, p, n);
+        c->tee_len += n;
+}
+
+/* The pipe is read while nothing waits for the tee: a tee that cannot keep
+ * up holds the service back, as the terminal would without us, but never
+ * a loop. */
+static void update_watches_locked(Capture *c) {
+        bool want_tee = !c->closing && c->tee_fd >= 0 && c->tee_pollable && c->tee_len > c->tee_off;
+        bool want_pipe = !c->closing && !c->eof_read && !want_tee && !c->paused;
+
+        if (want_pipe != c->pipe_watched) {
+                if (want_pipe)
+                        c->pipe_watched = drainer_add(c->token, c->fd, EPOLLIN, &c->pipe_src) >= 0;
+                else {
+                        drainer_del(c->token, c->fd);
+                        c->pipe_watched = false;
+                }
+        }
+        if (want_tee != c->tee_watched) {
+                if (want_tee)
+                        c->tee_watched = drainer_add(c->token, c->tee_fd, EPOLLOUT, &c->tee_src) >= 0;
+                else {
+                        drainer_del(c->token, c->tee_fd);
+                        c->tee_watched = false;
+                }
+        }
+}
+
+static void notify_locked(Capture *c) {
+        uint64_t one = 1;
+
+        if (c->notified)
+                return;
+        c->notified = true;
+        (void) !write(c->notify_fd, &one, sizeof one);
+}
+
+static void set_timer_locked(Capture *c, long nsec) {
+        struct itimerspec t = { .it_value.tv_nsec = nsec };
+        (void) timerfd_settime(c->timer_fd, 0, &t, NULL);
+}
+
+/* The ring is full of lines the loop has not taken: stop reading (the
+ * service waits, as it would on a full pipe) and tell the loop; if it does
+ * not come within the grace, read on anyway (on_timer()). */
+static void pause_locked(Capture *c) {
+        c->paused = true;
+        set_timer_locked(c, LOOP_GRACE_NSEC);
+        notify_locked(c);
+}
+
+static uint64_t arrivals;
+
+/* Under lock: what the ring holds up to its end arrived now. */
+static void mark_locked(Capture *c) {
+        uint64_t seq = __atomic_fetch_add(&arrivals, 1, __ATOMIC_RELAXED);
+
+        if (c->n_marks == CAPTURE_MARKS) {
+                c->marks[(c->mark_head + c->n_marks - 1) % CAPTURE_MARKS].end = c->ring.total;
+                return;
+        }
+        c->marks[(c->mark_head + c->n_marks) % CAPTURE_MARKS].end = c->ring.total;
+        c->marks[(c->mark_head + c->n_marks) % CAPTURE_MARKS].seq = seq;
+        c->n_marks++;
+}
+
+/* Returns whether anything arrived (or EOF). */
+static bool read_locked(Capture *c, unsigned max_reads) {
+        char buf[READ_CHUNK];
+        bool any = false;
+
+        for (unsigned i = 0; i < max_reads && !c->eof_read && !c->paused; i++) {
+                size_t want = sizeof buf;
+                if (!c->loop_away) {
+                        uint64_t backlog = c->ring.total - c->processed;
+                        if (backlog >= c->ring.capacity) {
+                                pause_locked(c);
+                                break;
+                        }
+                        want = MIN(want, (size_t) (c->ring.capacity - backlog));
+                }
+                ssize_t n = read(c->fd, buf, want);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        n = 0; /* a failing pipe ends like a closed one */
+                }
+                any = true;
+                if (n == 0) {
+                        c->eof_read = true;
+                        break;
+                }
+                (void) ring_write(&c->ring, buf, (size_t) n);
+                mark_locked(c);
+                tee_append_locked(c, buf, (size_t) n);
+        }
+        return any;
+}
+
+/* Copies the tee backlog out, PIPE_BUF bytes at a time and only when poll()
+ * says the tee has room: a write that size then does not block a pipe.
+ * Only the drainer thread writes a pollable tee. */
+static void tee_flush(Capture *c) {
+        char chunk[PIPE_BUF];
+
+        for (;;) {
+                struct pollfd p;
+                size_t n;
+                ssize_t k;
+
+                pthread_mutex_lock(&c->lock);
+                n = c->closing || c->tee_fd < 0 ? 0 : MIN(c->tee_len - c->tee_off, sizeof chunk);
+                if (n == 0) {
+                        update_watches_locked(c);
+                        pthread_mutex_unlock(&c->lock);
+                        return;
+                }
+                memcpy(chunk, c->tee_buf + c->tee_off, n);
+                p = (struct pollfd) { .fd = c->tee_fd, .events = POLLOUT };
+                pthread_mutex_unlock(&c->lock);
+
+                if (poll(&p, 1, 0) == 0) {
+                        /* Full: wait for room (the tee is watched, the pipe not). */
+                        pthread_mutex_lock(&c->lock);
+                        update_watches_locked(c);
+                        pthread_mutex_unlock(&c->lock);
+                        return;
+                }
+                if (p.revents & (POLLERR | POLLNVAL)) {
+                        k = -1;
+                        errno = EPIPE;
+                } else
+                        k = write(p.fd, chunk, n);
+
+                pthread_mutex_lock(&c->lock);
+                if (k > 0) {
+                        c->tee_off += (size_t) k;
+                        if (c->tee_off == c->tee_len)
+                                c->tee_off = c->tee_len = 0;
+                } else if (k < 0 && errno != EINTR && errno != EAGAIN)
+                        drop_tee_locked(c); /* EPIPE: the reader is gone; drain on */
+                pthread_mutex_unlock(&c->lock);
+        }
+}
+
+static void on_pipe_ready(DrainSource *s, uint32_t events _unused_) {
+        Capture *c = (Capture *) ((char *) s - offsetof(Capture, pipe_src));
+
+        pthread_mutex_lock(&c->lock);
+        if (!c->closing && c->pipe_watched && read_locked(c, READS_PER_WAKE))
+                notify_locked(c);
+        pthread_mutex_unlock(&c->lock);
+        tee_flush(c); /* also updates the watches */
+}
+
+static void on_tee_ready(DrainSource *s, uint32_t events _unused_) {
+        tee_flush((Capture *) ((char *) s - offsetof(Capture, tee_src)));
+}
+
+static void on_timer(DrainSource *s, uint32_t events _unused_) {
+        Capture *c = (Capture *) ((char *) s - offsetof(Capture, timer_src));
+        uint64_t v;
+
+        pthread_mutex_lock(&c->lock);
+        (void) !read(c->timer_fd, &v, sizeof v);
+        if (c->paused && !c->closing) {
+                c->paused = false;
+                c->loop_away = true;
+                update_watches_locked(c);
+        }
+        pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the loop's side: lines ---- */
+
+static void finish(Capture *c) {
+        if (c->finished)
+                return;
+        c->finished = true;
+        pthread_mutex_lock(&c->lock);
+        if (c->pipe_watched)
+                drainer_del(c->token, c->fd);
+        c->pipe_watched = false;
+        c->fd = safe_close(c->fd); /* eof_read: the drainer is done with it */
+        pthread_mutex_unlock(&c->lock);
         if (c->line_len > 0) {
                 emit_line(c, c->line, c->line_len);
                 c->line_len = 0;
@@ -124,38 +374,120 @@ static void finish(Capture *c) {
                 c->cb.eof(c->userdata, c->stream);
 }
 
-static int read_some(Capture *c, unsigned max_reads) {
-        char buf[READ_CHUNK + 1]; /* + 1: room for emit_line()'s NUL */
-
-        for (unsigned i = 0; i < max_reads && !c->eof; i++) {
-                ssize_t n = read(c->fd, buf, READ_CHUNK);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN)
-                                return 0;
-                        finish(c);
-                        return -errno;
-                }
-                if (n == 0) {
-                        finish(c);
-                        return 0;
-                }
-                (void) ring_write(&c->ring, buf, (size_t) n);
-                if (c->tee_fd >= 0)
-                        write_all(c->tee_fd, buf, (size_t) n);
-                feed_lines(c, buf, (size_t) n);
+/* Under lock: the arrival number of the next byte to deliver (dropping
+ * marks of what was delivered), or UINT64_MAX when nothing waits. */
+static uint64_t pending_seq_locked(Capture *c) {
+        while (c->n_marks > 0 && c->marks[c->mark_head].end <= c->processed) {
+                c->mark_head = (c->mark_head + 1) % CAPTURE_MARKS;
+                c->n_marks--;
         }
+        if (c->processed >= c->ring.total)
+                return UINT64_MAX;
+        return c->n_marks > 0 ? c->marks[c->mark_head].seq : 0;
+}
+
+static uint64_t pending_seq(Capture *c) {
+        uint64_t seq;
+
+        pthread_mutex_lock(&c->lock);
+        if (c->processed < ring_oldest(&c->ring)) {
+                c->processed = ring_oldest(&c->ring);
+                c->lost = true; /* dispatch_one() drops the unfinished line */
+        }
+        seq = pending_seq_locked(c);
+        if (seq == UINT64_MAX && c->eof_read)
+                seq = UINT64_MAX - 1; /* EOF is still to be delivered */
+        pthread_mutex_unlock(&c->lock);
+        return seq;
+}
+
+/* Delivers the lines of one chunk (at most READ_CHUNK bytes, and not past
+ * what arrived in one read, so that two streams interleave as they were
+ * read), or EOF. */
+static void dispatch_one(Capture *c, char *buf) {
+        size_t n, want = READ_CHUNK;
+        bool lost = false, eof;
+
+        pthread_mutex_lock(&c->lock);
+        /* The loop is here: lines are taken again, none dropped. */
+        c->notified = false;
+        c->loop_away = false;
+        if (c->processed < ring_oldest(&c->ring) || c->lost) {
+                c->processed = MAX(c->processed, ring_oldest(&c->ring));
+                c->lost = false;
+                lost = true;
+        }
+        if (pending_seq_locked(c) != UINT64_MAX && c->n_marks > 0)
+                want = (size_t) MIN((uint64_t) want, c->marks[c->mark_head].end - c->processed);
+        n = ring_peek(&c->ring, c->processed, buf, want);
+        c->processed += n;
+        if (n > 0 && c->paused) {
+                c->paused = false;
+                set_timer_locked(c, 0);
+                update_watches_locked(c);
+        }
+        eof = c->eof_read && c->processed == c->ring.total;
+        pthread_mutex_unlock(&c->lock);
+
+        if (lost)
+                c->line_len = 0; /* the start of the unfinished line is gone */
+        if (n > 0)
+                feed_lines(c, buf, n);
+        else if (eof)
+                finish(c);
+}
+
+/* Delivers the lines of what arrived on C and its sibling (the other
+ * stream of the same service), in the order the chunks were read, MAX_CHUNKS
+ * chunks at most; if more is left, the loop is told to come back. */
+static void dispatch(Capture *c, unsigned max_chunks) {
+        char buf[READ_CHUNK + 1]; /* + 1: room for emit_line()'s NUL */
+        Capture *pair[2] = { c, c->sibling };
+        unsigned i;
+
+        if (c->dispatching || (c->sibling && c->sibling->dispatching))
+                return; /* called again from a line callback: the outer call goes on */
+        for (int k = 0; k < 2; k++)
+                if (pair[k])
+                        pair[k]->dispatching = true;
+        for (i = 0; i < max_chunks; i++) {
+                Capture *next = NULL;
+                uint64_t best = UINT64_MAX;
+                for (int k = 0; k < 2; k++) {
+                        uint64_t seq;
+                        if (!pair[k] || pair[k]->finished)
+                                continue;
+                        seq = pending_seq(pair[k]);
+                        if (seq < best) {
+                                best = seq;
+                                next = pair[k];
+                        }
+                }
+                if (!next)
+                        break;
+                dispatch_one(next, buf);
+        }
+        for (int k = 0; k < 2; k++) {
+                if (!pair[k])
+                        continue;
+                pair[k]->dispatching = false;
+                if (i == max_chunks && !pair[k]->finished && pending_seq(pair[k]) != UINT64_MAX) {
+                        pthread_mutex_lock(&pair[k]->lock);
+                        notify_locked(pair[k]);
+                        pthread_mutex_unlock(&pair[k]->lock);
+                }
+        }
+}
+
+static int on_notify(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+        uint64_t v;
+
+        (void) !read(fd, &v, sizeof v);
+        dispatch(userdata, CHUNKS_PER_DISPATCH);
         return 0;
 }
 
-static int on_readable(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
-                       void *userdata) {
-        (void) read_some(userdata, READS_PER_DISPATCH);
-        return 0;
-}
-
-int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size_t ring_size,
+int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size_t capture_size,
                 int tee_fd, const CaptureCallbacks *cb, void *userdata, Capture **ret) {
         _cleanup_(capture_freep) Capture *c = NULL;
         int r;
@@ -165,46 +497,149 @@ int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size
                 safe_close(fd);
                 return -ENOMEM;
         }
+        pthread_mutex_init(&c->lock, NULL);
         c->fd = fd;
         c->stream = stream;
-        c->tee_fd = tee_fd;
+        c->capture_size = capture_size;
+        c->token = -1;
+        c->tee_fd = -EBADF;
+        c->notify_fd = -EBADF;
+        c->timer_fd = -EBADF;
+        c->pipe_src.handler = on_pipe_ready;
+        c->tee_src.handler = on_tee_ready;
+        c->timer_src.handler = on_timer;
         c->cb = *cb;
         c->userdata = userdata;
-        ring_init(&c->ring, ring_size);
+        ring_init(&c->ring, MAX(capture_size, CAPTURE_BACKLOG_MIN));
 
-        r = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        if (r < 0)
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
                 return -errno;
-        r = sd_event_add_io(event, &c->source, fd, EPOLLIN, on_readable, c);
+        if (tee_fd >= 0 && (c->tee_fd = fcntl(tee_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+                return -errno;
+        c->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->notify_fd < 0)
+                return -errno;
+        c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (c->timer_fd < 0)
+                return -errno;
+        r = sd_event_add_io(event, &c->source, c->notify_fd, EPOLLIN, on_notify, c);
         if (r < 0)
                 return r;
         r = sd_event_source_set_priority(c->source, priority);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(c->source, "mirakuru-capture");
+
+        r = drainer_hold();
+        if (r < 0)
+                return r;
+        c->token = r;
+        r = drainer_add(c->token, c->timer_fd, EPOLLIN, &c->timer_src);
+        if (r < 0)
+                return r;
+        if (c->tee_fd >= 0) {
+                /* epoll refuses what is always ready (regular files, /dev/null). */
+                r = drainer_add(c->token, c->tee_fd, EPOLLOUT, &c->tee_src);
+                if (r < 0 && r != -EPERM)
+                        return r;
+                c->tee_pollable = r >= 0;
+                if (r >= 0)
+                        drainer_del(c->token, c->tee_fd);
+        }
+        pthread_mutex_lock(&c->lock);
+        update_watches_locked(c);
+        r = c->pipe_watched ? 0 : -EIO;
+        pthread_mutex_unlock(&c->lock);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+void capture_set_sibling(Capture *a, Capture *b) {
+        a->sibling = b;
+        b->sibling = a;
 }
 
 Capture *capture_free(Capture *c) {
         if (!c)
                 return NULL;
+        if (c->sibling)
+                c->sibling->sibling = NULL;
+        pthread_mutex_lock(&c->lock);
+        c->closing = true;
+        update_watches_locked(c);
+        if (c->token >= 0 && c->timer_fd >= 0)
+                drainer_del(c->token, c->timer_fd);
+        pthread_mutex_unlock(&c->lock);
+        if (c->token >= 0)
+                drainer_release(c->token); /* no handler of ours runs after this */
+
         sd_event_source_disable_unref(c->source);
+        safe_close(c->notify_fd);
+        safe_close(c->timer_fd);
         safe_close(c->fd);
+        safe_close(c->tee_fd);
+        free(c->tee_buf);
         ring_done(&c->ring);
         free(c->line);
+        pthread_mutex_destroy(&c->lock);
         free(c);
         return NULL;
 }
 
+void capture_sync(Capture *c) {
+        pthread_mutex_lock(&c->lock);
+        if (!c->closing && read_locked(c, READS_PER_SYNC))
+                notify_locked(c);
+        update_watches_locked(c); /* a pollable tee may have a backlog now */
+        pthread_mutex_unlock(&c->lock);
+}
+
 void capture_drain(Capture *c) {
-        (void) read_some(c, 64); /* bounded: a writer that never pauses must not hold us */
+        /* A few rounds: a sync may stop at a full backlog that dispatch empties. */
+        for (int i = 0; i < 4 && !c->finished; i++) {
+                capture_sync(c);
+                dispatch(c, READS_PER_SYNC);
+        }
 }
 
 bool capture_is_eof(const Capture *c) {
-        return c->eof;
+        return c->finished;
 }
 
-int capture_get_output(const Capture *c, char **ret, size_t *ret_size) {
-        return ring_copy(&c->ring, ret, ret_size);
+int capture_get_output(Capture *c, char **ret, size_t *ret_size) {
+        int r;
+
+        pthread_mutex_lock(&c->lock);
+        r = ring_copy_tail(&c->ring, c->capture_size, ret, ret_size);
+        pthread_mutex_unlock(&c->lock);
+        return r;
+}
+
+int capture_read_new(Capture *c, uint64_t *cursor, char **ret, size_t *ret_size) {
+        uint64_t kept_from, from;
+        size_t n;
+        char *s;
+        int lost;
+
+        pthread_mutex_lock(&c->lock);
+        kept_from = c->ring.total - MIN((uint64_t) c->ring.used, (uint64_t) c->capture_size);
+        from = MAX(*cursor, kept_from);
+        lost = from > *cursor;
+        n = (size_t) (c->ring.total - from);
+        s = malloc(n + 1);
+        if (s) {
+                if (n > 0)
+                        (void) ring_peek(&c->ring, from, s, n);
+                s[n] = '\0';
+                *cursor = c->ring.total;
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        if (ret_size)
+                *ret_size = n;
+        return lost;
 }

@@ -101,8 +101,11 @@ MkExecutor *mk_executor_unref(MkExecutor *e) {
                 return NULL;
 
         /* The last reference: nothing may outlive us. Hold one reference while
-         * stopping so callbacks cannot free the executor under our feet. */
+         * stopping so callbacks cannot free the executor under our feet; and
+         * call none of the caller's: their userdata may be gone already (a
+         * test that failed and unwound its stack). */
         e->n_ref = 1;
+        e->quiet = true;
         if (e->state != MK_STATE_IDLE) {
                 if (e->event && sd_event_get_state(e->event) == SD_EVENT_INITIAL)
                         (void) mk_executor_stop(e);
@@ -370,11 +373,38 @@ int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *use
         return 0;
 }
 
-int mk_executor_get_output(MkExecutor *e, MkStream stream, char **ret, size_t *ret_size) {
-        int i = stream == MK_STREAM_STDOUT ? 0 : stream == MK_STREAM_STDERR ? 1 : -1;
+static int stream_index(MkStream stream) {
+        return stream == MK_STREAM_STDOUT ? 0 : stream == MK_STREAM_STDERR ? 1 : -1;
+}
+
+static int empty_output(char **ret, size_t *ret_size) {
+        char *empty = strdup("");
+        if (!empty)
+                return -ENOMEM;
+        *ret = empty;
+        if (ret_size)
+                *ret_size = 0;
+        return 0;
+}
+
+int mk_executor_read_output(MkExecutor *e, MkStream stream, char **ret, size_t *ret_size) {
+        int i = stream_index(stream);
 
         if (!e || i < 0 || !ret)
                 return -EINVAL;
+        if (!e->capture[i])
+                return empty_output(ret, ret_size);
+        capture_sync(e->capture[i]);
+        return capture_read_new(e->capture[i], &e->output_cursor[i], ret, ret_size);
+}
+
+int mk_executor_get_output(MkExecutor *e, MkStream stream, char **ret, size_t *ret_size) {
+        int i = stream_index(stream);
+
+        if (!e || i < 0 || !ret)
+                return -EINVAL;
+        if (e->capture[i])
+                capture_sync(e->capture[i]);
         if (!e->capture[i]) {
                 char *empty = strdup("");
                 if (!empty)
@@ -461,6 +491,23 @@ int mk_executor_set_bus_address(MkExecutor *e, const char *address) {
         return 0;
 }
 
+int mk_executor_set_pre_start_check(MkExecutor *e, MkCheckHandler check, void *userdata) {
+        ASSERT_CONFIGURABLE(e);
+        e->pre_start_check = check;
+        e->pre_start_userdata = userdata;
+        return 0;
+}
+
+int mk_executor_clear_probes(MkExecutor *e) {
+        ASSERT_CONFIGURABLE(e);
+        for (size_t i = 0; i < e->n_probes; i++)
+                probe_free(e->probes[i]);
+        free(e->probes);
+        e->probes = NULL;
+        e->n_probes = 0;
+        return 0;
+}
+
 int mk_executor_set_pre_check(MkExecutor *e, bool enabled) {
         ASSERT_CONFIGURABLE(e);
         e->pre_check = enabled;
@@ -497,11 +544,17 @@ int mk_executor_get_leftovers(MkExecutor *e, char **ret) {
 }
 
 bool mk_executor_is_running(MkExecutor *e) {
-        return e && e->child.pid > 0 && !e->main_reaped;
+        if (!e)
+                return false;
+        executor_refresh(e);
+        return e->child.pid > 0 && !e->main_reaped;
 }
 
 MkState mk_executor_get_state(MkExecutor *e) {
-        return e ? e->state : MK_STATE_IDLE;
+        if (!e)
+                return MK_STATE_IDLE;
+        executor_refresh(e);
+        return e->state;
 }
 
 pid_t mk_executor_get_pid(MkExecutor *e) {
@@ -516,6 +569,7 @@ int mk_executor_get_pidfd(MkExecutor *e) {
 int mk_executor_get_exit(MkExecutor *e, MkExit *ret) {
         if (!e || !ret)
                 return -EINVAL;
+        executor_refresh(e);
         if (!e->have_exit)
                 return -ENODATA;
         *ret = e->exit;

@@ -40,6 +40,8 @@ struct MkExecutor {
         MkContainment containment_wanted;
         char *bus_address;
         bool pre_check;
+        MkCheckHandler pre_start_check;
+        void *pre_start_userdata;
         uint64_t probe_retry_first_usec; /* 0: PROBE_RETRY_FIRST_USEC */
         uint64_t probe_retry_max_usec;   /* 0: PROBE_RETRY_MAX_USEC */
         Probe **probes;
@@ -72,6 +74,13 @@ struct MkExecutor {
         bool killed;          /* the kill signal had to follow the stop signal */
         bool have_exit;
         MkExit exit;
+        sd_event_source *exit_report_source; /* the exit handler, after a refresh found the exit */
+        uint64_t output_cursor[2];           /* mk_executor_read_output() */
+        bool quiet;           /* a stop, kill or unref began: no more callbacks of the caller */
+        bool stop_override;   /* mk_executor_stop_with() for this stop */
+        int override_stop_signal;
+        int override_expected_exit;
+        struct WaitFor *wait_for; /* a mk_executor_wait_for() under way */
         char *recent[RECENT_LINES];
         unsigned recent_next;
 
@@ -91,6 +100,27 @@ struct MkExecutor {
 
 /* executor.c */
 void executor_set_error(MkExecutor *e, const char *fmt, ...) _printf_(2, 3);
+void executor_error_add_last_lines(MkExecutor *e);
+/* Signals every process of the service and waits (on the loop) until all
+ * are gone and the main process is reaped; GRACEFUL arms the stop timeout,
+ * after which the kill signal follows. */
+void executor_teardown(MkExecutor *e, int first_signal, bool graceful);
+/* executor-error.c */
+const char *executor_signal_name(int signo);
+/* "exited with status 3", "was killed by signal 9 (KILL)"; malloc'd, or NULL. */
+char *executor_describe_exit(const MkExit *x);
+/* executor-env.c: the caller's environment (unless clean), less removals,
+ * plus overrides, plus what the probes add. */
+int executor_build_env(MkExecutor *e, char ***ret);
+/* Brings the state up to date without the loop: a main process that
+ * exited since the loop last ran is reaped now (its exit handler follows
+ * from the loop), and what the pipes hold is read into the capture. */
+void executor_refresh(MkExecutor *e);
+/* The stop signal and expected exit code in force (mk_executor_stop_with()). */
+int executor_stop_signal(MkExecutor *e);
+int executor_expected_exit(MkExecutor *e);
+/* executor-wait.c: output arrived while mk_executor_wait_for() waits. */
+void executor_wait_for_output(MkExecutor *e);
 void executor_free_run(MkExecutor *e);
 /* For probe.c: a probe passed (maybe the service is ready now), or failed fatally. */
 void executor_probe_passed(MkExecutor *e);

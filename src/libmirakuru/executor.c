@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One service's lifecycle: start with its deadline, probes, fail-fast on
- * exit, stop and kill with teardown in layers, and the blocking calls. */
+ * exit, stop with teardown in layers. The blocking calls are in
+ * executor-wait.c, messages in executor-error.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,68 +16,6 @@
 #include "util/event-wait.h"
 #include "util/strv.h"
 #include "util/time-util.h"
-
-extern char **environ;
-
-static void teardown(MkExecutor *e, int first_signal, bool graceful);
-
-void executor_set_error(MkExecutor *e, const char *fmt, ...) {
-        char *s = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        free(e->error);
-        e->error = s;
-}
-
-static const char *signal_name(int signo) {
-        const char *d = sigabbrev_np(signo);
-        return d ?: "?";
-}
-
-/* "exited with status 3", "was killed by signal 9 (KILL)" */
-static char *describe_exit(const MkExit *x) {
-        char *s = NULL;
-        int r;
-
-        if (x->code == CLD_EXITED)
-                r = asprintf_safe(&s, "exited with status %d", x->status);
-        else
-                r = asprintf_safe(&s, "%s signal %d (SIG%s)",
-                             x->code == CLD_DUMPED ? "dumped core on" : "was killed by", x->status,
-                             signal_name(x->status));
-        return r < 0 ? NULL : s;
-}
-
-/* Appends the last lines of output to the error message. */
-static void error_add_last_lines(MkExecutor *e) {
-        _cleanup_free_ char *lines = NULL;
-        char *s;
-
-        if (mk_executor_get_last_lines(e, 10, &lines) < 0 || !*lines)
-                return;
-        /* Indent each line for readability. */
-        size_t n = 1;
-        for (const char *p = lines; *p; p++)
-                n += *p == '\n' ? 3 : 1;
-        _cleanup_free_ char *indented = malloc(n + 2);
-        if (!indented)
-                return;
-        char *q = stpcpy(indented, "  ");
-        for (const char *p = lines; *p; p++) {
-                *q++ = *p;
-                if (*p == '\n')
-                        q = stpcpy(q, "  ");
-        }
-        *q = '\0';
-        if (asprintf_safe(&s, "%s; last output:\n%s", e->error ?: "failed", indented) < 0)
-                return;
-        free(e->error);
-        e->error = s;
-}
 
 /* ---- reporting results ---- */
 
@@ -96,12 +35,43 @@ static void finish_start(MkExecutor *e, int result) {
         mk_executor_unref(e);
 }
 
+int executor_stop_signal(MkExecutor *e) {
+        return e->stop_override && e->override_stop_signal > 0 ? e->override_stop_signal : e->stop_signal;
+}
+
+int executor_expected_exit(MkExecutor *e) {
+        return e->stop_override && e->override_expected_exit != MK_EXPECTED_EXIT_CONFIGURED
+                       ? e->override_expected_exit
+                       : e->expected_exit;
+}
+
+static bool exit_is_clean(MkExecutor *e, const MkExit *x) {
+        if (x->code == CLD_EXITED)
+                return x->status == 0 || x->status == executor_expected_exit(e);
+        return x->code == CLD_KILLED && x->status == executor_stop_signal(e);
+}
+
 static int stop_result(MkExecutor *e) {
         if (e->killed)
                 return 1;
         if (e->have_exit && !e->exit.clean)
                 return -ECHILD;
         return 0;
+}
+
+/* The error of a stop that found an unclean exit: what the exit was and
+ * what would have been clean. */
+static void explain_unclean_exit(MkExecutor *e) {
+        _cleanup_free_ char *how = executor_describe_exit(&e->exit);
+        int expected = executor_expected_exit(e);
+        char also[32] = "";
+
+        if (expected >= 0)
+                (void) snprintf(also, sizeof also, " or %d", expected);
+        executor_set_error(e, "%s %s; a clean stop is exit status 0%s or death by the stop signal "
+                           "%d (SIG%s)", e->name, how ?: "exited", also, executor_stop_signal(e),
+                           executor_signal_name(executor_stop_signal(e)));
+        executor_error_add_last_lines(e);
 }
 
 static void finish_stop(MkExecutor *e, int result) {
@@ -140,6 +110,7 @@ static void drain_output(MkExecutor *e) {
 void executor_free_run(MkExecutor *e) {
         cancel_probes(e);
         e->exit_source = sd_event_source_disable_unref(e->exit_source);
+        e->exit_report_source = sd_event_source_disable_unref(e->exit_report_source);
         e->exec_source = sd_event_source_disable_unref(e->exec_source);
         e->deadline_source = sd_event_source_disable_unref(e->deadline_source);
         e->stop_timer = sd_event_source_disable_unref(e->stop_timer);
@@ -163,7 +134,8 @@ static void reset_run(MkExecutor *e) {
         e->recent_next = 0;
         e->child = (SpawnedChild) { .pidfd = -EBADF, .gate_fd = -EBADF, .exec_fd = -EBADF };
         e->exec_confirmed = e->main_reaped = e->service_empty = e->killed = e->have_exit = false;
-        e->tearing_down = false;
+        e->tearing_down = e->quiet = e->stop_override = false;
+        e->output_cursor[0] = e->output_cursor[1] = 0;
         e->exit = (MkExit) {};
         free(e->error);
         e->error = NULL;
@@ -177,16 +149,24 @@ static void reset_run(MkExecutor *e) {
 /* ---- teardown ---- */
 
 static void teardown_done(MkExecutor *e) {
+        int result;
+
         e->stop_timer = sd_event_source_disable_unref(e->stop_timer);
         drain_output(e);
         executor_free_run(e);
         e->tearing_down = false;
         e->state = MK_STATE_IDLE;
+        if (e->have_exit) /* what is clean may have changed with mk_executor_stop_with() */
+                e->exit.clean = exit_is_clean(e, &e->exit);
+        result = stop_result(e);
+        if (e->stop_pending && result == -ECHILD)
+                explain_unclean_exit(e);
+        e->stop_override = false;
 
         mk_executor_ref(e);
         if (e->start_pending)
                 finish_start(e, e->start_result);
-        finish_stop(e, stop_result(e));
+        finish_stop(e, result);
         mk_executor_unref(e);
 }
 
@@ -215,7 +195,7 @@ static void on_containment_empty(Containment *c _unused_, void *userdata) {
 /* Signals every process of the service and waits until all are gone and
  * the main process is reaped. GRACEFUL arms the stop timeout, after which
  * the kill signal follows. */
-static void teardown(MkExecutor *e, int first_signal, bool graceful) {
+void executor_teardown(MkExecutor *e, int first_signal, bool graceful) {
         int r;
 
         cancel_probes(e);
@@ -240,8 +220,9 @@ static void teardown(MkExecutor *e, int first_signal, bool graceful) {
                 (void) containment_kill_all(e->containment);
 
         if (graceful && e->stop_timeout_usec != MK_USEC_INFINITY) {
+                /* Accuracy 1 us: sd-event's default (0) lets a timer slip by 250 ms. */
                 r = sd_event_add_time_relative(e->event, &e->stop_timer, CLOCK_MONOTONIC,
-                                               e->stop_timeout_usec, 0, on_stop_timeout, e);
+                                               e->stop_timeout_usec, 1, on_stop_timeout, e);
                 if (r >= 0)
                         (void) sd_event_source_set_priority(e->stop_timer, e->priority);
                 else
@@ -263,7 +244,7 @@ static void fail_start(MkExecutor *e, int error) {
         if (!e->start_pending || e->tearing_down)
                 return;
         e->start_result = error;
-        teardown(e, e->kill_signal, false);
+        executor_teardown(e, e->kill_signal, false);
 }
 
 /* ---- events of a run ---- */
@@ -275,6 +256,11 @@ static void become_ready_if_done(MkExecutor *e) {
                 if (!e->probes[i]->passed)
                         return;
         e->deadline_source = sd_event_source_disable_unref(e->deadline_source);
+        /* Whatever the service printed before the event that made it ready is
+         * in the capture when the start returns. */
+        drain_output(e);
+        if (e->state != MK_STATE_STARTING)
+                return; /* a line callback stopped it */
         /* A daemonizing service's main process is gone, its daemon is not. */
         e->state = e->main_reaped && containment_is_empty(e->containment) > 0 ? MK_STATE_EXITED
                                                                               : MK_STATE_READY;
@@ -286,7 +272,7 @@ void executor_probe_passed(MkExecutor *e) {
 }
 
 void executor_probe_failed(MkExecutor *e, int error) {
-        error_add_last_lines(e);
+        executor_error_add_last_lines(e);
         fail_start(e, error);
 }
 
@@ -331,28 +317,61 @@ static int on_exec_result(sd_event_source *s _unused_, int fd, uint32_t revents 
         return 0;
 }
 
-static bool exit_is_clean(MkExecutor *e, const MkExit *x) {
-        if (x->code == CLD_EXITED)
-                return x->status == 0 || x->status == e->expected_exit;
-        return x->code == CLD_KILLED && x->status == e->stop_signal;
-}
-
-static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
-                        void *userdata) {
-        MkExecutor *e = userdata;
+/* Reaps the main process if it has exited; true if it did just now. */
+static bool reap_main(MkExecutor *e) {
         siginfo_t si = {};
 
+        if (e->main_reaped || e->child.pidfd < 0)
+                return false;
         if (waitid(P_PIDFD, (id_t) e->child.pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-                return 0; /* not yet (spurious wake-up) */
+                return false; /* not yet (spurious wake-up) */
 
         e->exit_source = sd_event_source_disable_unref(e->exit_source);
         e->main_reaped = true;
         e->have_exit = true;
         e->exit = (MkExit) { .code = si.si_code, .status = si.si_status };
         e->exit.clean = exit_is_clean(e, &e->exit);
-        drain_output(e);
         if (e->containment)
                 containment_main_exited(e->containment);
+        return true;
+}
+
+static void report_exit(MkExecutor *e) {
+        if (e->exit_handler && !e->quiet)
+                e->exit_handler(e, &e->exit, e->exit_userdata);
+}
+
+static int on_exit_report(sd_event_source *s _unused_, void *userdata) {
+        MkExecutor *e = userdata;
+
+        e->exit_report_source = sd_event_source_disable_unref(e->exit_report_source);
+        mk_executor_ref(e);
+        report_exit(e);
+        mk_executor_unref(e);
+        return 0;
+}
+
+void executor_refresh(MkExecutor *e) {
+        for (int i = 0; i < 2; i++)
+                if (e->capture[i])
+                        capture_sync(e->capture[i]);
+        /* Only a ready service's exit is taken here: during a start or stop
+         * the loop is being run, and its events decide. */
+        if (e->state != MK_STATE_READY || e->tearing_down || !reap_main(e))
+                return;
+        e->state = MK_STATE_EXITED;
+        /* The exit handler runs from the loop, never from inside a getter. */
+        if (sd_event_add_defer(e->event, &e->exit_report_source, on_exit_report, e) >= 0)
+                (void) sd_event_source_set_priority(e->exit_report_source, e->priority);
+}
+
+static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                        void *userdata) {
+        MkExecutor *e = userdata;
+
+        if (!reap_main(e))
+                return 0;
+        drain_output(e);
 
         mk_executor_ref(e);
         if (e->state == MK_STATE_STARTING) {
@@ -373,17 +392,18 @@ static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t r
                                  * 0; readiness is still up to the probes. */
                                 become_ready_if_done(e);
                         } else {
-                                _cleanup_free_ char *how = describe_exit(&e->exit);
+                                _cleanup_free_ char *how = executor_describe_exit(&e->exit);
                                 executor_set_error(e, "%s %s before it was ready", e->name,
                                                    how ?: "exited");
-                                error_add_last_lines(e);
+                                executor_error_add_last_lines(e);
                                 fail_start(e, -ECHILD);
                         }
                 }
         } else if (e->state == MK_STATE_READY)
                 e->state = MK_STATE_EXITED;
-        if (e->exit_handler)
-                e->exit_handler(e, &e->exit, e->exit_userdata);
+        report_exit(e);
+        if (e->wait_for)
+                executor_wait_for_output(e); /* it waits for the exit too */
         teardown_check(e);
         mk_executor_unref(e);
         return 0;
@@ -420,7 +440,7 @@ static int on_deadline(sd_event_source *s _unused_, uint64_t usec _unused_, void
         else
                 executor_set_error(e, "%s: start timed out waiting for %s", e->name,
                                    unmet ?: "readiness");
-        error_add_last_lines(e);
+        executor_error_add_last_lines(e);
         fail_start(e, -ETIMEDOUT);
         return 0;
 }
@@ -453,7 +473,9 @@ static void on_line(void *userdata, MkStream stream, const char *line, size_t le
                         if (p->started && !p->passed && p->ops->line)
                                 p->ops->line(p, stream, line, length);
                 }
-        if (e->line_handler)
+        if (e->wait_for)
+                executor_wait_for_output(e);
+        if (e->line_handler && !e->quiet)
                 e->line_handler(e, stream, line, length, e->line_userdata);
 }
 
@@ -485,57 +507,19 @@ static void on_placed(Containment *c _unused_, int result, void *userdata) {
 
 /* ---- start ---- */
 
-/* Variables meant for the supervising process itself, never inherited. */
-static const char *const supervisor_only_env[] = {
-        "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_PID", "WATCHDOG_USEC",
-};
-
-/* Applies "NAME=VALUE" entries to ENV. */
-static int env_apply(char ***env, char *const *entries) {
-        for (char *const *i = entries; i && *i; i++) {
-                _cleanup_free_ char *name = strndup(*i, strcspn(*i, "="));
-                int r;
-                if (!name)
-                        return -ENOMEM;
-                r = env_set(env, name, *i + strlen(name) + 1);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* The caller's environment (unless clean), less removals, plus overrides,
- * plus what the probes add. */
-static int build_env(MkExecutor *e, char ***ret) {
-        _cleanup_strv_free_ char **env = NULL;
-        int r;
-
-        if (e->clean_env) {
-                env = calloc(1, sizeof(char *));
-                if (!env)
-                        return -ENOMEM;
-        } else {
-                r = strv_copy((const char *const *) environ, &env);
-                if (r < 0)
-                        return r;
-                /* What systemd handed to us is ours, not the service's: a service
-                 * must not notify our manager or take our sockets. */
-                for (size_t i = 0; i < ELEMENTSOF(supervisor_only_env); i++)
-                        (void) env_set(&env, supervisor_only_env[i], NULL);
-        }
-        for (char **i = e->env_removals; i && *i; i++)
-                (void) env_set(&env, *i, NULL);
-        r = env_apply(&env, e->env_overrides);
-        if (r < 0)
-                return r;
-        r = env_apply(&env, e->child_env);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(env);
-        return 0;
-}
-
 static int run_pre_checks(MkExecutor *e) {
+        if (e->pre_start_check) {
+                int r = e->pre_start_check(e, e->pre_start_userdata);
+                if (r < 0) {
+                        executor_set_error(e, "%s: the pre-start check failed: %s", e->name, strerror(-r));
+                        return r;
+                }
+                if (r > 0) {
+                        executor_set_error(e, "%s: the pre-start check says it already runs; not started",
+                                           e->name);
+                        return -EADDRINUSE;
+                }
+        }
         for (size_t i = 0; e->pre_check && i < e->n_probes; i++) {
                 Probe *p = e->probes[i];
                 int r;
@@ -616,7 +600,7 @@ static int spawn_child(MkExecutor *e) {
         const char *path;
         int r;
 
-        r = build_env(e, &env);
+        r = executor_build_env(e, &env);
         if (r < 0)
                 return r;
         path = env_get(env, "PATH") ?: getenv("PATH");
@@ -658,6 +642,8 @@ static int spawn_child(MkExecutor *e) {
                 r = capture_new(e->event, e->priority, TAKE_FD(err[0]), MK_STREAM_STDERR,
                                 e->capture_size, e->tee_fd[1], &cb, e, &e->capture[1]);
         if (r >= 0)
+                capture_set_sibling(e->capture[0], e->capture[1]);
+        if (r >= 0)
                 r = sd_event_add_io(e->event, &e->exit_source, e->child.pidfd, EPOLLIN, on_main_exit, e);
         if (r >= 0)
                 r = sd_event_source_set_priority(e->exit_source, e->priority);
@@ -672,7 +658,7 @@ static int arm_deadline(MkExecutor *e) {
         e->deadline = usec_add(now_usec(), e->timeout_usec);
         if (e->deadline == MK_USEC_INFINITY)
                 return 0;
-        r = sd_event_add_time(e->event, &e->deadline_source, CLOCK_MONOTONIC, e->deadline, 0,
+        r = sd_event_add_time(e->event, &e->deadline_source, CLOCK_MONOTONIC, e->deadline, 1,
                               on_deadline, e);
         if (r < 0)
                 return r;
@@ -763,143 +749,12 @@ int mk_executor_stop_async(MkExecutor *e, MkDoneHandler done, void *userdata) {
         e->stop_pending = true;
         e->stop_done = done;
         e->stop_userdata = userdata;
+        e->quiet = true;
         if (e->start_pending && !e->tearing_down)
                 e->start_result = -ECANCELED;
         if (e->start_pending && e->start_result == -ECANCELED && !e->error)
                 executor_set_error(e, "%s: start cancelled by stop", e->name);
         if (!e->tearing_down)
-                teardown(e, e->stop_signal, true);
+                executor_teardown(e, executor_stop_signal(e), true);
         return 0;
-}
-
-/* ---- blocking calls ---- */
-
-static void waiter_done(MkExecutor *e _unused_, int result, void *userdata) {
-        Waiter *w = userdata;
-        w->done = true;
-        w->result = result;
-}
-
-/* A blocking call gave up (the loop could not be run): the operation goes
- * on, but must not report to the Waiter on the caller's stack any more. */
-static void forget_waiter(MkExecutor *e, Waiter *w) {
-        if (e->start_done == waiter_done && e->start_userdata == w)
-                e->start_done = NULL;
-        if (e->stop_done == waiter_done && e->stop_userdata == w)
-                e->stop_done = NULL;
-}
-
-int mk_executor_start(MkExecutor *e) {
-        Waiter w = {};
-        int r;
-
-        if (e && !event_can_block(e->event))
-                return -EBUSY;
-        r = mk_executor_start_async(e, waiter_done, &w);
-        if (r < 0)
-                return r;
-        if (!e->start_pending)
-                return e->start_result;
-        mk_executor_ref(e);
-        r = event_run_until(e->event, &w.done, MK_USEC_INFINITY);
-        if (r < 0)
-                forget_waiter(e, &w);
-        mk_executor_unref(e);
-        return r < 0 ? r : w.result;
-}
-
-int mk_executor_stop(MkExecutor *e) {
-        Waiter w = {};
-        int r;
-
-        if (e && (e->state != MK_STATE_IDLE || e->tearing_down) && !event_can_block(e->event))
-                return -EBUSY;
-        r = mk_executor_stop_async(e, waiter_done, &w);
-        if (r < 0)
-                return r;
-        if (!w.done && !e->stop_pending)
-                return r; /* nothing was running */
-        mk_executor_ref(e);
-        r = event_run_until(e->event, &w.done, MK_USEC_INFINITY);
-        if (r < 0)
-                forget_waiter(e, &w);
-        mk_executor_unref(e);
-        return r < 0 ? r : w.result;
-}
-
-int mk_executor_kill(MkExecutor *e, int signo, bool wait) {
-        int r;
-
-        if (!e)
-                return -EINVAL;
-        if (signo < 0 || signo >= _NSIG)
-                return -EINVAL;
-        if (!e->containment || e->state == MK_STATE_IDLE)
-                return -ESRCH;
-        if (signo == 0)
-                signo = e->kill_signal;
-        if (!wait) {
-                if (e->start_pending && !e->tearing_down) {
-                        e->start_result = -ECANCELED;
-                        executor_set_error(e, "%s: start cancelled by kill", e->name);
-                        /* A signal the service survives must not leave the start
-                         * hanging: the kill signal follows after the stop timeout. */
-                        teardown(e, signo, signo != e->kill_signal);
-                        return 0;
-                }
-                return containment_signal(e->containment, signo);
-        }
-
-        Waiter w = {};
-        if (e->stop_pending)
-                return -EALREADY;
-        if (!event_can_block(e->event))
-                return -EBUSY;
-        e->stop_pending = true;
-        e->stop_done = waiter_done;
-        e->stop_userdata = &w;
-        if (e->start_pending && !e->tearing_down) {
-                e->start_result = -ECANCELED;
-                executor_set_error(e, "%s: start cancelled by kill", e->name);
-        }
-        if (!e->tearing_down)
-                teardown(e, signo, signo != e->kill_signal); /* as above */
-        else
-                (void) containment_signal(e->containment, signo);
-        r = event_run_until(e->event, &w.done, MK_USEC_INFINITY);
-        if (r < 0)
-                forget_waiter(e, &w);
-        return r < 0 ? r : 0;
-}
-
-int mk_executor_wait(MkExecutor *e, uint64_t usec) {
-        if (!e)
-                return -EINVAL;
-        if (!e->ever_started)
-                return -ESRCH;
-        if (e->main_reaped || e->state == MK_STATE_IDLE)
-                return 0;
-        if (!event_can_block(e->event))
-                return -EBUSY;
-        return event_run_until(e->event, &e->main_reaped, usec_add(now_usec(), usec));
-}
-
-int mk_executor_restart(MkExecutor *e) {
-        return mk_executor_stopped(e, NULL, NULL);
-}
-
-int mk_executor_stopped(MkExecutor *e, int (*fn)(MkExecutor *e, void *userdata), void *userdata) {
-        int r;
-
-        if (!e)
-                return -EINVAL;
-        r = mk_executor_stop(e);
-        if (r < 0 && r != -ECHILD && r != -ESRCH)
-                return r;
-        if (fn) {
-                r = fn(e, userdata);
-                if (r < 0)
-                        return r;
-        }
-        return mk_executor_start(e);
 }

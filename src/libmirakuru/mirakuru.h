@@ -30,6 +30,31 @@
  *  - No call is thread safe; use an executor from one thread at a time.
  *  - The library does not install signal handlers and does not need
  *    SIGCHLD blocked: child exits are watched through pidfds.
+ *
+ * Between library calls (a test body that makes none, or a caller's own
+ * loop that does not run):
+ *  - Output is drained all the same, by a thread of the library's own that
+ *    does nothing else (every signal blocked in it; it exists while some
+ *    service's output is open): a service never blocks on a full pipe, and
+ *    what it printed is in the capture.
+ *  - The state is never stale: mk_executor_is_running(), _get_state(),
+ *    _get_exit(), _get_output() and _read_output() look at the service
+ *    itself when called (a main process that exited is reaped then).
+ *  - Callbacks, probes, deadlines and the stop timeout run only from the
+ *    loop: while a blocking call runs it, or while the caller runs a loop
+ *    it attached. A caller that attaches its own loop must run it for an
+ *    asynchronous start or stop to progress; for nothing else.
+ *
+ * When the caller's callbacks run: only from the loop (never from another
+ * thread, never from inside a getter), and never once a stop, kill or the
+ * last unref of the executor has begun: after mk_executor_stop() or
+ * mk_executor_kill() is called, and always within mk_executor_unref(), no
+ * line handler, exit handler or check of the caller's is called again
+ * until the next start (mk_executor_kill() without WAIT on a ready service
+ * only signals, and stops nothing). The done handler of an asynchronous
+ * call is the exception: it reports that call. A test that fails and unwinds its
+ * stack (cmocka's longjmp) can therefore free its executor in teardown
+ * with userdata that is gone.
  */
 
 #include <stdbool.h>
@@ -165,26 +190,56 @@ int mk_executor_set_expected_exit(MkExecutor *e, int code);
  * -EADDRINUSE (mirakuru's pre_start_check). Default on. */
 int mk_executor_set_pre_check(MkExecutor *e, bool enabled);
 
+/* A caller's check (an MkCheckHandler), called by every start before
+ * spawning, besides the probes' own (whatever mk_executor_set_pre_check()
+ * says): > 0 means the service (or something in its place) already runs,
+ * and the start fails with -EADDRINUSE; 0 lets it start; a negative errno
+ * fails the start with it (mirakuru's overridable pre_start_check()).
+ * NULL removes it. */
+typedef int (*MkCheckHandler)(MkExecutor *e, void *userdata);
+int mk_executor_set_pre_start_check(MkExecutor *e, MkCheckHandler check, void *userdata);
+
+/* What may change between runs: every setting may be changed while the
+ * executor is idle (never started, stopped, or after a failed start), and
+ * applies from the next start; while it runs, setters return -EBUSY, except
+ * mk_executor_set_line_handler() and mk_executor_set_exit_handler(), which
+ * take effect at once. Probes stay for later starts until removed with
+ * mk_executor_clear_probes(). */
+
 /* ------------------------------------------------------------------------ */
 /* Output                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* The service's stdout and stderr are always drained, even after readiness,
- * so a chatty service never blocks on a full pipe. The newest bytes of each
- * stream are kept in a ring buffer of this size (default
- * MK_DEFAULT_CAPTURE_BYTES); 0 keeps nothing. */
+/* The service's stdout and stderr are always drained, even after readiness
+ * and between library calls (see the top of this header), so a chatty
+ * service never blocks on a full pipe. The newest bytes of each stream are
+ * kept in a ring buffer of this size (default MK_DEFAULT_CAPTURE_BYTES); 0
+ * keeps nothing. */
 int mk_executor_set_capture_size(MkExecutor *e, size_t bytes);
-/* Also copy STREAM(s) to FD (duplicated; -1 stops copying). Writes are
- * blocking: a reader that stops reading FD holds up this executor's loop. */
+/* Also copy STREAM(s) to FD (duplicated; -1 stops copying). The copy never
+ * blocks a loop: it is written by the library's output thread, as fast as
+ * FD takes it (a reader that does not keep up holds the service back, as
+ * it would without us, but not the supervisor); when FD fails (EPIPE: its
+ * reader went away) copying stops and draining goes on. */
 int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd);
 /* Also copy STREAM(s) to a file, created 0600 if needed, appended to. */
 int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path);
-/* Calls HANDLER for every line the service prints. */
+/* Calls HANDLER for every line the service prints, from the loop. While no
+ * loop runs, lines wait (at least 256 KiB of them, or the capture size if
+ * larger); when more arrives before the loop comes back, the oldest lines
+ * waiting are never delivered (their bytes may still be in the capture). */
 int mk_executor_set_line_handler(MkExecutor *e, MkLineHandler handler, void *userdata);
 /* A copy of what was captured of STREAM (one stream, not both), NUL
  * terminated; free() it. The oldest bytes are gone once more than the
- * capture size was printed. */
+ * capture size was printed. Every byte the service wrote before the event
+ * that made it ready is in it when mk_executor_start() returns. */
 int mk_executor_get_output(MkExecutor *e, MkStream stream, char **ret, size_t *ret_size);
+/* STREAM as a stream (mirakuru's output()): what the service printed on it
+ * since the last call (since the start, at first), NUL terminated; free()
+ * it. Returns 0, or 1 when more than the capture size arrived since the
+ * last call, so that the beginning is gone (*RET has the newest capture
+ * size). An empty string when nothing new arrived. -EINVAL, -ENOMEM. */
+int mk_executor_read_output(MkExecutor *e, MkStream stream, char **ret, size_t *ret_size);
 /* The last lines printed on either stream, oldest first, '\n' separated;
  * free() it. At most MAX lines (0: all that are kept, up to 20). */
 int mk_executor_get_last_lines(MkExecutor *e, unsigned max, char **ret);
@@ -268,9 +323,12 @@ int mk_executor_add_exec_probe(MkExecutor *e, const char *command, uint64_t atte
 /* A caller's check (mirakuru's after_start_check): > 0 ready, 0 not yet,
  * negative errno fails the start. Called every INTERVAL (0: only on output)
  * and, with ON_OUTPUT, whenever the service prints a line. */
-typedef int (*MkCheckHandler)(MkExecutor *e, void *userdata);
 int mk_executor_add_custom_probe(MkExecutor *e, MkCheckHandler check, void *userdata,
                                  uint64_t interval_usec, bool on_output);
+
+/* Removes every probe, so that an executor reused for another command does
+ * not wait for the old one's. -EBUSY unless idle. */
+int mk_executor_clear_probes(MkExecutor *e);
 
 /* ------------------------------------------------------------------------ */
 /* Event loop                                                               */
@@ -311,14 +369,27 @@ int mk_executor_start_async(MkExecutor *e, MkDoneHandler done, void *userdata);
  * returns only when every process is gone and the main process is reaped.
  *   0         gone; the main process's exit was clean (see MkExit)
  *   1         gone, but it had to be killed after the stop timeout
- *   -ECHILD   gone; the main process exited uncleanly (mk_executor_get_exit())
+ *   -ECHILD   gone; the main process exited uncleanly (mk_executor_get_exit());
+ *             mk_executor_get_error() says how, and what would have been clean
  *   -ESRCH    was never started
  *   -EBUSY    called from a callback of the loop (use mk_executor_stop_async())
- * Stopping a service that already exited just collects it (0 or -ECHILD). */
+ * Stopping a service that already exited just collects it (0 or -ECHILD).
+ * From the call on, no callback of the caller's runs (see the top). */
 int mk_executor_stop(MkExecutor *e);
 int mk_executor_stop_async(MkExecutor *e, MkDoneHandler done, void *userdata);
+/* For mk_executor_stop_with(): the expected exit code set on the executor. */
+#define MK_EXPECTED_EXIT_CONFIGURED (-2)
+/* mk_executor_stop() with, for this stop only, STOP_SIGNAL (0: the one set)
+ * and EXPECTED_EXIT as the exit code that counts as clean besides 0 (-1:
+ * none; MK_EXPECTED_EXIT_CONFIGURED: the one set) (mirakuru's
+ * stop(stop_signal=, expected_returncode=)). Same returns; -EINVAL for a
+ * bad signal or code, -EALREADY while a stop is under way. */
+int mk_executor_stop_with(MkExecutor *e, int stop_signal, int expected_exit);
 
 /* Sends SIGNO (0: the kill signal) to every process of the service now.
+ * With WAIT, or during a start, it ends the run: from the call on, no
+ * callback of the caller's runs (see the top); without WAIT on a ready
+ * service it only signals (SIGHUP to reload, say), and callbacks go on.
  * With WAIT, returns once every process is gone (-EBUSY from a callback of
  * the loop). During a start, the start is cancelled. With WAIT or during a
  * start, the kill signal follows after the stop timeout if SIGNO does not
@@ -330,18 +401,39 @@ int mk_executor_kill(MkExecutor *e, int signo, bool wait);
  * the loop while it still runs. */
 int mk_executor_wait(MkExecutor *e, uint64_t usec);
 
-/* Stops (as mk_executor_stop()) and starts again. Returns start's result. */
+/* mirakuru's wait_for(): after the start, runs the loop until CHECK says
+ * > 0, at most the executor's timeout (mk_executor_set_timeout()) from
+ * now. CHECK is called at once, every INTERVAL (0: 10 ms) and whenever the
+ * service prints a line.
+ *   0           CHECK said > 0
+ *   CHECK's negative errno
+ *   -ETIMEDOUT  the timeout passed first
+ *   -ECHILD     the main process exited uncleanly meanwhile (a clean exit,
+ *               a daemonizing launcher's, does not end the wait)
+ *   -ESRCH      not started (idle);  -EBUSY from a callback of the loop;
+ *   -EALREADY   a wait_for is under way;  -EINVAL no CHECK
+ * mk_executor_get_error() explains a failure. */
+int mk_executor_wait_for(MkExecutor *e, MkCheckHandler check, void *userdata, uint64_t interval_usec);
+
+/* Stops (as mk_executor_stop()) if running, and starts again. Returns
+ * start's result (also on an idle executor: it just starts). */
 int mk_executor_restart(MkExecutor *e);
 /* mirakuru's "stopped" context: stops the service, calls FN (may be NULL),
  * and starts it again. Returns FN's negative result without restarting,
- * else the result of the start. */
+ * else the result of the start. -ESRCH, without calling FN or starting
+ * anything, when the executor is idle (never started, stopped, or after a
+ * failed start), as Python's stopped() refuses. */
 int mk_executor_stopped(MkExecutor *e, int (*fn)(MkExecutor *e, void *userdata), void *userdata);
 
-/* Calls HANDLER (NULL: none) each time the main process exits. */
+/* Calls HANDLER (NULL: none) when the main process exits on its own or
+ * during a start, from the loop (not during a stop or kill: see the top). */
 int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *userdata);
 
-/* True while the main process is alive. */
+/* True while the main process is alive, checked when called: right within
+ * microseconds of the exit, with or without a loop running. */
 bool mk_executor_is_running(MkExecutor *e);
+/* Also current when called: a ready service whose main process exited is
+ * MK_STATE_EXITED at once. */
 MkState mk_executor_get_state(MkExecutor *e);
 /* The main process; 0 / -EBADF when there is none. The pidfd stays owned by
  * the executor. */

@@ -76,8 +76,11 @@ static void put(Fixture *f, const char *s) {
         assert_int_equal(write(f->w, s, strlen(s)), (ssize_t) strlen(s));
 }
 
-/* Runs the loop until nothing is pending. */
+/* Takes what was written so far: read into the ring (the drainer thread
+ * may have done it already) and delivered as lines, then runs the loop
+ * until nothing is pending. */
 static void settle(Fixture *f) {
+        capture_drain(f->c);
         while (sd_event_run(f->event, 0) > 0)
                 ;
 }

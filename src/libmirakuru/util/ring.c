@@ -46,18 +46,39 @@ int ring_write(Ring *r, const void *p, size_t n) {
         return 0;
 }
 
-int ring_copy(const Ring *r, char **ret, size_t *ret_size) {
-        char *c = malloc(r->used + 1);
+uint64_t ring_oldest(const Ring *r) {
+        return r->total - r->used;
+}
+
+size_t ring_peek(const Ring *r, uint64_t from, void *buf, size_t n) {
+        char *out = buf;
+        uint64_t oldest = ring_oldest(r);
+
+        if (from < oldest || from >= r->total)
+                return 0;
+        size_t skip = (size_t) (from - oldest);
+        n = MIN(n, r->used - skip);
+        size_t at = (r->start + skip) % r->capacity;
+        size_t first = MIN(n, r->capacity - at);
+        memcpy(out, r->data + at, first);
+        memcpy(out + first, r->data, n - first);
+        return n;
+}
+
+int ring_copy_tail(const Ring *r, size_t max, char **ret, size_t *ret_size) {
+        size_t n = MIN(r->used, max);
+        char *c = malloc(n + 1);
         if (!c)
                 return -ENOMEM;
-        if (r->used > 0) {
-                size_t first = MIN(r->used, r->capacity - r->start);
-                memcpy(c, r->data + r->start, first);
-                memcpy(c + first, r->data, r->used - first);
-        }
-        c[r->used] = '\0';
+        if (n > 0)
+                (void) ring_peek(r, r->total - n, c, n);
+        c[n] = '\0';
         *ret = c;
         if (ret_size)
-                *ret_size = r->used;
+                *ret_size = n;
         return 0;
+}
+
+int ring_copy(const Ring *r, char **ret, size_t *ret_size) {
+        return ring_copy_tail(r, r->used, ret, ret_size);
 }
