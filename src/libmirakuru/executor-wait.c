@@ -217,8 +217,10 @@ static int on_wait_for_timer(sd_event_source *s, uint64_t usec _unused_, void *u
         WaitFor *w = e->wait_for;
 
         wait_for_check(e, w);
-        if (!w->done)
+        if (!w->done) {
                 (void) sd_event_source_set_time_relative(s, w->interval);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
         return 0;
 }
 

@@ -404,6 +404,13 @@ static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t r
         report_exit(e);
         if (e->wait_for)
                 executor_wait_for_output(e); /* it waits for the exit too */
+        /* The kernel counts a process out of its cgroup before its pidfd
+         * says it exited, but tells inotify of "populated 0" only from a
+         * work queue, milliseconds later: look now, so that a stop (or a
+         * failed start) whose main process was the last one ends at once. */
+        if (e->tearing_down && !e->service_empty && e->containment &&
+            containment_is_empty(e->containment) > 0)
+                e->service_empty = true;
         teardown_check(e);
         mk_executor_unref(e);
         return 0;

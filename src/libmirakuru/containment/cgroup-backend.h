@@ -11,7 +11,8 @@ typedef struct CgroupContainment {
         Containment c;
         int dir_fd;              /* of c->cgroup_path, for CLONE_INTO_CGROUP */
         bool remove;             /* we made the directory: remove it on destroy */
-        sd_event_source *watch;  /* inotify on cgroup.events */
+        sd_event_source *watch;  /* poll (EPOLLPRI) on cgroup.events, see cgroup_backend_watch_empty() */
+        int events_fd;           /* cgroup.events, open for that */
         sd_event_source *defer;  /* reports an emptiness found when the watch started */
         Guard guard;
 } CgroupContainment;

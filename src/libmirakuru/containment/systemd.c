@@ -140,6 +140,7 @@ static int systemd_setup(Containment *c) {
         int r = -EHOSTUNREACH, stale;
 
         s->cg.dir_fd = -EBADF;
+        s->cg.events_fd = -EBADF;
         s->use_slice = true;
         if (explicit && *explicit) {
                 r = try_connect(explicit, &s->bus, &refusals);
