@@ -116,6 +116,9 @@ int executor_build_env(MkExecutor *e, char ***ret);
  * exited since the loop last ran is reaped now (its exit handler follows
  * from the loop), and what the pipes hold is read into the capture. */
 void executor_refresh(MkExecutor *e);
+/* A blocking call delivers an exit handler call that a refresh left for the
+ * loop, as running the loop would. */
+void executor_flush_exit_report(MkExecutor *e);
 /* The stop signal and expected exit code in force (mk_executor_stop_with()). */
 int executor_stop_signal(MkExecutor *e);
 int executor_expected_exit(MkExecutor *e);

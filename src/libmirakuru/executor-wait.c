@@ -116,11 +116,12 @@ int mk_executor_wait(MkExecutor *e, uint64_t usec) {
                 return -EINVAL;
         if (!e->ever_started)
                 return -ESRCH;
+        if (!event_can_block(e->event))
+                return e->main_reaped || e->state == MK_STATE_IDLE ? 0 : -EBUSY;
         executor_refresh(e);
+        executor_flush_exit_report(e);
         if (e->main_reaped || e->state == MK_STATE_IDLE)
                 return 0;
-        if (!event_can_block(e->event))
-                return -EBUSY;
         return event_run_until(e->event, &e->main_reaped, usec_add(now_usec(), usec));
 }
 

@@ -351,6 +351,11 @@ static int on_exit_report(sd_event_source *s _unused_, void *userdata) {
         return 0;
 }
 
+void executor_flush_exit_report(MkExecutor *e) {
+        if (e->exit_report_source)
+                (void) on_exit_report(NULL, e);
+}
+
 void executor_refresh(MkExecutor *e) {
         for (int i = 0; i < 2; i++)
                 if (e->capture[i])

@@ -15,6 +15,8 @@
 static struct {
         pthread_mutex_t lock;       /* the fields below, for holders */
         pthread_mutex_t batch_lock; /* held by the thread while handlers run */
+        pthread_cond_t batch_done;  /* signalled, under batch_lock, after each batch */
+        uint64_t batches;           /* batches done, under batch_lock */
         unsigned holders;
         int generation;             /* tokens; changes in a forked child */
         int epoll_fd;
@@ -24,6 +26,7 @@ static struct {
 } drainer = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .batch_lock = PTHREAD_MUTEX_INITIALIZER,
+        .batch_done = PTHREAD_COND_INITIALIZER,
         .epoll_fd = -EBADF,
         .wake_fd = -EBADF,
 };
@@ -49,10 +52,14 @@ static void *drainer_main(void *arg _unused_) {
                         uint64_t v;
                         (void) !read(drainer.wake_fd, &v, sizeof v);
                         if (__atomic_load_n(&drainer.stopping, __ATOMIC_ACQUIRE)) {
+                                drainer.batches++;
+                                pthread_cond_broadcast(&drainer.batch_done);
                                 pthread_mutex_unlock(&drainer.batch_lock);
                                 return NULL;
                         }
                 }
+                drainer.batches++;
+                pthread_cond_broadcast(&drainer.batch_done);
                 pthread_mutex_unlock(&drainer.batch_lock);
         }
 }
@@ -97,11 +104,31 @@ static void stop_thread(void) {
         close_fds();
 }
 
+/* Waits until the thread has finished a batch that it fetched from epoll
+ * after this call began: the events of a batch fetched earlier may name
+ * sources deleted since, and their handlers may still be about to run. */
+static void wait_for_fresh_batch(void) {
+        uint64_t one = 1, seen;
+
+        pthread_mutex_lock(&drainer.batch_lock);
+        /* Holding the lock, the thread is not running handlers. A batch it
+         * already fetched (and waits for the lock to run) may name deleted
+         * sources: their handlers find them closing, under the owner's lock,
+         * and leave; once that batch is done, no later one can name them.
+         * The wake-up makes sure there is a next batch. */
+        seen = drainer.batches;
+        (void) !write(drainer.wake_fd, &one, sizeof one);
+        while (drainer.batches < seen + 1)
+                pthread_cond_wait(&drainer.batch_done, &drainer.batch_lock);
+        pthread_mutex_unlock(&drainer.batch_lock);
+}
+
 /* In a forked child the thread does not exist and the epoll set is the
  * parent's: forget both (the fds are closed, the set stays the parent's). */
 static void atfork_child(void) {
         pthread_mutex_init(&drainer.lock, NULL);
         pthread_mutex_init(&drainer.batch_lock, NULL);
+        pthread_cond_init(&drainer.batch_done, NULL);
         if (drainer.holders > 0)
                 close_fds();
         drainer.holders = 0;
@@ -134,12 +161,10 @@ void drainer_release(int token) {
                 pthread_mutex_unlock(&drainer.lock);
                 return;
         }
-        /* A barrier: once the thread is between batches, no handler runs for
-         * a source deleted before this call. */
-        pthread_mutex_lock(&drainer.batch_lock);
-        pthread_mutex_unlock(&drainer.batch_lock);
         if (--drainer.holders == 0)
-                stop_thread();
+                stop_thread(); /* joined: no handler runs any more */
+        else
+                wait_for_fresh_batch();
         pthread_mutex_unlock(&drainer.lock);
 }
 
