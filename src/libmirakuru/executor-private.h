@@ -9,6 +9,9 @@
 #include "capture.h"
 #include "containment/containment.h"
 #include "mirakuru.h"
+/* The library defines mk_executor_set_argv() itself: not through the
+ * header's argv macro. */
+#undef mk_executor_set_argv
 #include "probe/probe.h"
 #include "spawn.h"
 

@@ -141,8 +141,19 @@ void mk_executor_unrefp(MkExecutor **e);
 
 /* The command, as an argv array (copied). argv[0] is looked up in PATH
  * (of the service's environment) unless it contains a slash.
- * -EINVAL for an empty argv, -EBUSY while the service runs. */
+ * -EINVAL for an empty argv, -EBUSY while the service runs.
+ * In C11 and later this name is also a macro that takes main()'s
+ * char **argv, a char *argv[] and a const char *argv[] as they are,
+ * without a cast and without a warning (C++ converts them by itself). */
 int mk_executor_set_argv(MkExecutor *e, const char *const *argv);
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#  define mk_executor_set_argv(e, argv)                                  \
+        mk_executor_set_argv((e), _Generic((argv),                      \
+                char **: (const char *const *) (argv),                  \
+                char *const *: (const char *const *) (argv),            \
+                const char **: (const char *const *) (argv),            \
+                default: (argv)))
+#endif
 /* The command as one string, split into words like a POSIX shell would:
  * blanks separate words; 'single quotes' and "double quotes" group;
  * backslash escapes. No variables, globs or substitutions.
