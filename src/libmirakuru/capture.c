@@ -30,7 +30,7 @@
  * is full before it decides the loop is away (the caller is outside a
  * library call, or does not run its loop) and reads on, dropping the
  * oldest lines not yet delivered. */
-#define LOOP_GRACE_NSEC (50 * 1000 * 1000L)
+#define LOOP_GRACE_NSEC (50L * 1000L * 1000L)
 
 struct Capture {
         pthread_mutex_t lock;
