@@ -365,6 +365,13 @@ int mk_executor_set_line_handler(MkExecutor *e, MkLineHandler handler, void *use
         return 0;
 }
 
+int mk_executor_set_callbacks_during_stop(MkExecutor *e, bool enabled) {
+        if (!e)
+                return -EINVAL;
+        e->callbacks_during_stop = enabled;
+        return 0;
+}
+
 int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *userdata) {
         if (!e)
                 return -EINVAL;

@@ -40,6 +40,7 @@ struct MkExecutor {
         void *line_userdata;
         MkExitHandler exit_handler;
         void *exit_userdata;
+        bool callbacks_during_stop;
         MkContainment containment_wanted;
         char *bus_address;
         bool pre_check;
@@ -78,6 +79,7 @@ struct MkExecutor {
         bool have_exit;
         MkExit exit;
         sd_event_source *exit_report_source; /* the exit handler, after a refresh found the exit */
+        bool exit_reported;   /* exit_report_source has run */
         uint64_t output_cursor[2];           /* mk_executor_read_output() */
         bool quiet;           /* a stop, kill or unref began: no more callbacks of the caller */
         bool stop_override;   /* mk_executor_stop_with() for this stop */
@@ -119,9 +121,9 @@ int executor_build_env(MkExecutor *e, char ***ret);
  * exited since the loop last ran is reaped now (its exit handler follows
  * from the loop), and what the pipes hold is read into the capture. */
 void executor_refresh(MkExecutor *e);
-/* A blocking call delivers an exit handler call that a refresh left for the
- * loop, as running the loop would. */
-void executor_flush_exit_report(MkExecutor *e);
+/* A blocking call runs the loop until an exit handler call that a refresh
+ * left for it is delivered. */
+int executor_flush_exit_report(MkExecutor *e);
 /* The stop signal and expected exit code in force (mk_executor_stop_with()). */
 int executor_stop_signal(MkExecutor *e);
 int executor_expected_exit(MkExecutor *e);

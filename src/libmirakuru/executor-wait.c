@@ -77,7 +77,7 @@ int mk_executor_kill(MkExecutor *e, int signo, bool wait) {
                 signo = e->kill_signal;
         if (!wait) {
                 if (e->start_pending && !e->tearing_down) {
-                        e->quiet = true; /* the start ends: no callback of the caller's */
+                        e->quiet |= !e->callbacks_during_stop; /* the start ends: no callback of the caller's */
                         e->start_result = -ECANCELED;
                         executor_set_error(e, "%s: start cancelled by kill", e->name);
                         /* A signal the service survives must not leave the start
@@ -93,7 +93,7 @@ int mk_executor_kill(MkExecutor *e, int signo, bool wait) {
                 return -EALREADY;
         if (!event_can_block(e->event))
                 return -EBUSY;
-        e->quiet = true; /* no callback of the caller's from here on */
+        e->quiet |= !e->callbacks_during_stop; /* no callback of the caller's from here on */
         e->stop_pending = true;
         e->stop_done = waiter_done;
         e->stop_userdata = &w;
@@ -119,9 +119,8 @@ int mk_executor_wait(MkExecutor *e, uint64_t usec) {
         if (!event_can_block(e->event))
                 return e->main_reaped || e->state == MK_STATE_IDLE ? 0 : -EBUSY;
         executor_refresh(e);
-        executor_flush_exit_report(e);
         if (e->main_reaped || e->state == MK_STATE_IDLE)
-                return 0;
+                return executor_flush_exit_report(e);
         return event_run_until(e->event, &e->main_reaped, usec_add(now_usec(), usec));
 }
 

@@ -345,15 +345,17 @@ static int on_exit_report(sd_event_source *s _unused_, void *userdata) {
         MkExecutor *e = userdata;
 
         e->exit_report_source = sd_event_source_disable_unref(e->exit_report_source);
+        e->exit_reported = true;
         mk_executor_ref(e);
         report_exit(e);
         mk_executor_unref(e);
         return 0;
 }
 
-void executor_flush_exit_report(MkExecutor *e) {
-        if (e->exit_report_source)
-                (void) on_exit_report(NULL, e);
+int executor_flush_exit_report(MkExecutor *e) {
+        if (!e->exit_report_source)
+                return 0;
+        return event_run_until(e->event, &e->exit_reported, MK_USEC_INFINITY);
 }
 
 void executor_refresh(MkExecutor *e) {
@@ -366,6 +368,7 @@ void executor_refresh(MkExecutor *e) {
                 return;
         e->state = MK_STATE_EXITED;
         /* The exit handler runs from the loop, never from inside a getter. */
+        e->exit_reported = false;
         if (sd_event_add_defer(e->event, &e->exit_report_source, on_exit_report, e) >= 0)
                 (void) sd_event_source_set_priority(e->exit_report_source, e->priority);
 }
@@ -761,7 +764,7 @@ int mk_executor_stop_async(MkExecutor *e, MkDoneHandler done, void *userdata) {
         e->stop_pending = true;
         e->stop_done = done;
         e->stop_userdata = userdata;
-        e->quiet = true;
+        e->quiet |= !e->callbacks_during_stop;
         if (e->start_pending && !e->tearing_down)
                 e->start_result = -ECANCELED;
         if (e->start_pending && e->start_result == -ECANCELED && !e->error)

@@ -51,7 +51,8 @@
  * mk_executor_kill() is called, and always within mk_executor_unref(), no
  * line handler, exit handler or check of the caller's is called again
  * until the next start (mk_executor_kill() without WAIT on a ready service
- * only signals, and stops nothing). The done handler of an asynchronous
+ * only signals, and stops nothing; mk_executor_set_callbacks_during_stop()
+ * lets them go on through a stop, never through the last unref). The done handler of an asynchronous
  * call is the exception: it reports that call. A test that fails and unwinds its
  * stack (cmocka's longjmp) can therefore free its executor in teardown
  * with userdata that is gone.
@@ -235,6 +236,13 @@ int mk_executor_set_capture_size(MkExecutor *e, size_t bytes);
 int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd);
 /* Also copy STREAM(s) to a file, created 0600 if needed, appended to. */
 int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path);
+/* Callbacks during a stop: with ENABLED, the line and exit handlers go on
+ * being called while a stop or kill runs (not in the last unref), for a
+ * caller whose userdata outlives the executor and who wants the lines a
+ * service prints as it shuts down (a log forwarder). Default false: no
+ * callback once a stop begins, which is what test fixtures need (see the
+ * top). */
+int mk_executor_set_callbacks_during_stop(MkExecutor *e, bool enabled);
 /* Calls HANDLER for every line the service prints, from the loop. While no
  * loop runs, lines wait (at least 256 KiB of them, or the capture size if
  * larger); when more arrives before the loop comes back, the oldest lines

@@ -191,8 +191,13 @@ static int setup(GroupRun *run) {
                 r = mk_group_set_service_handler(run->g, on_service, run);
         for (size_t i = 0; r >= 0 && i < mk_group_get_n_services(run->g); i++) {
                 const char *name = mk_group_get_service_name(run->g, i);
-                if (!compose_has_log_file(run->compose, name))
-                        r = mk_executor_set_line_handler(mk_group_get_executor(run->g, name), on_line, run);
+                if (compose_has_log_file(run->compose, name))
+                        continue;
+                r = mk_executor_set_line_handler(mk_group_get_executor(run->g, name), on_line, run);
+                /* What services print while they shut down is shown too: run
+                 * outlives every executor. */
+                if (r >= 0)
+                        r = mk_executor_set_callbacks_during_stop(mk_group_get_executor(run->g, name), true);
         }
         return r;
 }

@@ -179,7 +179,8 @@ static int compare_u64(const void *a, const void *b) {
 
 /* Checks RUNS durations against WANT: never early, the median within 5 ms
  * (sd-event's default timer accuracy let them slip by up to 250 ms), and
- * none far off (a noisy machine may delay one run, not the clock). */
+ * none far off (a noisy, shared machine may delay a run by a scheduling
+ * hiccup, not by a timer's slack). */
 static void check_durations(uint64_t *d, uint64_t want, const char *what) {
         qsort(d, RUNS, sizeof *d, compare_u64);
         fprintf(stderr, "# %s: min %.2f ms, median %.2f ms, max %.2f ms (want %.0f ms)\n", what,
@@ -188,7 +189,7 @@ static void check_durations(uint64_t *d, uint64_t want, const char *what) {
         uint64_t slack = test_under_valgrind() ? 20 : 1;
         assert_true(d[0] >= want);
         assert_true(d[RUNS / 2] <= want + slack * 5 * MK_USEC_PER_MSEC);
-        assert_true(d[RUNS - 1] <= want + slack * 100 * MK_USEC_PER_MSEC);
+        assert_true(d[RUNS - 1] <= want + slack * 200 * MK_USEC_PER_MSEC);
 }
 
 static void test_start_deadline_on_time(void **state) {
@@ -233,7 +234,8 @@ static void test_unread_output_fd_does_not_block(void **state) {
         assert_int_equal(mk_executor_set_timeout(e, DEADLINE_USEC), 0);
         uint64_t t0 = test_now_usec();
         assert_int_equal(mk_executor_start(e), -ETIMEDOUT);
-        assert_true(test_now_usec() - t0 < DEADLINE_USEC + 2 * MK_USEC_PER_SEC);
+        /* (before, it never returned; valgrind matches lines slowly) */
+        assert_true(test_now_usec() - t0 < DEADLINE_USEC + (test_under_valgrind() ? 60 : 2) * MK_USEC_PER_SEC);
         close(p[0]);
 }
 

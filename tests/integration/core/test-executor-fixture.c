@@ -92,6 +92,28 @@ static void test_no_callback_during_kill(void **state) {
         callbacks_forbidden = false;
 }
 
+/* A caller whose userdata outlives the executor (a log forwarder) may ask
+ * for the lines printed while the service stops; never in the last unref. */
+static void test_callbacks_during_stop_on_request(void **state) {
+        Frame frame = { .magic = 0x600d };
+        MkExecutor *e = chatty();
+
+        callbacks_forbidden = false;
+        assert_int_equal(mk_executor_set_callbacks_during_stop(e, true), 0);
+        assert_int_equal(mk_executor_set_line_handler(e, on_line, &frame), 0);
+        assert_int_equal(mk_executor_start(e), 0);
+        unsigned before = frame.lines;
+        assert_int_equal(mk_executor_stop(e), 0);
+        assert_true(frame.lines > before); /* "stopping", "bye" at least */
+
+        assert_int_equal(mk_executor_start(e), 0);
+        callbacks_forbidden = true;
+        forbidden_calls = 0;
+        mk_executor_unref(e);
+        assert_int_equal(forbidden_calls, 0);
+        callbacks_forbidden = false;
+}
+
 /* The real thing: a cmocka group in a child process whose test fails (a
  * longjmp out of the test body, its frame gone) and whose teardown stops
  * and frees the executor. The child must end with cmocka's "1 failed",
@@ -159,6 +181,7 @@ int main(void) {
                 cmocka_unit_test(test_no_callback_during_stop),
                 cmocka_unit_test(test_no_callback_during_unref),
                 cmocka_unit_test(test_no_callback_during_kill),
+                cmocka_unit_test(test_callbacks_during_stop_on_request),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
