@@ -121,6 +121,8 @@ int executor_build_env(MkExecutor *e, char ***ret);
  * exited since the loop last ran is reaped now (its exit handler follows
  * from the loop), and what the pipes hold is read into the capture. */
 void executor_refresh(MkExecutor *e);
+/* Reads what the pipes hold and delivers the lines waiting, now. */
+void executor_drain_output(MkExecutor *e);
 /* A blocking call runs the loop until an exit handler call that a refresh
  * left for it is delivered. */
 int executor_flush_exit_report(MkExecutor *e);

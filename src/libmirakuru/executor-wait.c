@@ -119,8 +119,11 @@ int mk_executor_wait(MkExecutor *e, uint64_t usec) {
         if (!event_can_block(e->event))
                 return e->main_reaped || e->state == MK_STATE_IDLE ? 0 : -EBUSY;
         executor_refresh(e);
-        if (e->main_reaped || e->state == MK_STATE_IDLE)
+        if (e->main_reaped || e->state == MK_STATE_IDLE) {
+                if (e->state != MK_STATE_IDLE && !e->quiet)
+                        executor_drain_output(e); /* its last lines, as the loop would */
                 return executor_flush_exit_report(e);
+        }
         return event_run_until(e->event, &e->main_reaped, usec_add(now_usec(), usec));
 }
 

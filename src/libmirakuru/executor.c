@@ -100,7 +100,7 @@ static void cancel_probes(MkExecutor *e) {
         }
 }
 
-static void drain_output(MkExecutor *e) {
+void executor_drain_output(MkExecutor *e) {
         for (int i = 0; i < 2; i++)
                 if (e->capture[i])
                         capture_drain(e->capture[i]);
@@ -152,7 +152,7 @@ static void teardown_done(MkExecutor *e) {
         int result;
 
         e->stop_timer = sd_event_source_disable_unref(e->stop_timer);
-        drain_output(e);
+        executor_drain_output(e);
         executor_free_run(e);
         e->tearing_down = false;
         e->state = MK_STATE_IDLE;
@@ -220,9 +220,11 @@ void executor_teardown(MkExecutor *e, int first_signal, bool graceful) {
                 (void) containment_kill_all(e->containment);
 
         if (graceful && e->stop_timeout_usec != MK_USEC_INFINITY) {
-                /* Accuracy 1 us: sd-event's default (0) lets a timer slip by 250 ms. */
-                r = sd_event_add_time_relative(e->event, &e->stop_timer, CLOCK_MONOTONIC,
-                                               e->stop_timeout_usec, 1, on_stop_timeout, e);
+                /* Accuracy 1 us: sd-event's default (0) lets a timer slip by 250 ms.
+                 * From the clock, not sd_event_now(): that is the time of the loop's
+                 * last iteration, maybe long ago when a stop is called. */
+                r = sd_event_add_time(e->event, &e->stop_timer, CLOCK_MONOTONIC,
+                                      usec_add(now_usec(), e->stop_timeout_usec), 1, on_stop_timeout, e);
                 if (r >= 0)
                         (void) sd_event_source_set_priority(e->stop_timer, e->priority);
                 else
@@ -258,7 +260,7 @@ static void become_ready_if_done(MkExecutor *e) {
         e->deadline_source = sd_event_source_disable_unref(e->deadline_source);
         /* Whatever the service printed before the event that made it ready is
          * in the capture when the start returns. */
-        drain_output(e);
+        executor_drain_output(e);
         if (e->state != MK_STATE_STARTING)
                 return; /* a line callback stopped it */
         /* A daemonizing service's main process is gone, its daemon is not. */
@@ -379,7 +381,7 @@ static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t r
 
         if (!reap_main(e))
                 return 0;
-        drain_output(e);
+        executor_drain_output(e);
 
         mk_executor_ref(e);
         if (e->state == MK_STATE_STARTING) {
@@ -761,6 +763,9 @@ int mk_executor_stop_async(MkExecutor *e, MkDoneHandler done, void *userdata) {
         if (e->state == MK_STATE_IDLE && !e->tearing_down)
                 return e->ever_started ? 0 : -ESRCH;
 
+        /* From here on no callback of the caller's: lines still waiting for
+         * the loop go to the capture only (their handler's userdata may be
+         * gone: a test that failed). */
         e->stop_pending = true;
         e->stop_done = done;
         e->stop_userdata = userdata;

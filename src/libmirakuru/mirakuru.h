@@ -46,14 +46,17 @@
  *    asynchronous start or stop to progress; for nothing else.
  *
  * When the caller's callbacks run: only from the loop (never from another
- * thread, never from inside a getter), and never once a stop, kill or the
- * last unref of the executor has begun: after mk_executor_stop() or
+ * thread, never from inside a getter), and never once a stop, a kill or
+ * the last unref of the executor has begun: after mk_executor_stop() or
  * mk_executor_kill() is called, and always within mk_executor_unref(), no
  * line handler, exit handler or check of the caller's is called again
- * until the next start (mk_executor_kill() without WAIT on a ready service
- * only signals, and stops nothing; mk_executor_set_callbacks_during_stop()
- * lets them go on through a stop, never through the last unref). The done handler of an asynchronous
- * call is the exception: it reports that call. A test that fails and unwinds its
+ * until the next start. Lines still waiting for the loop then go to the
+ * capture only (mk_executor_wait() delivers a service's last lines before
+ * it returns: call it first to see them). Exceptions: mk_executor_kill()
+ * without WAIT on a ready service only signals and stops nothing;
+ * mk_executor_set_callbacks_during_stop() lets callbacks go on through a
+ * stop (never through the last unref); and the done handler of an
+ * asynchronous call reports that call. A test that fails and unwinds its
  * stack (cmocka's longjmp) can therefore free its executor in teardown
  * with userdata that is gone.
  */
