@@ -128,7 +128,7 @@ static void on_service(MkGroup *g, const char *name, MkExecutor *e, MkServiceSta
         if (!run->ready || run->stopping)
                 return;
         if (status == MK_SERVICE_EXITED && mk_executor_get_exit(e, &x) >= 0) {
-                if (run->then && then_get_pid(run->then) > 0) {
+                if (then_is_running(run->then)) {
                         log_warning("%s exited with status %d while the --then command was running", name,
                                     mk_exit_to_status(&x));
                         return;
@@ -152,7 +152,8 @@ static void on_started(MkGroup *g, int r, void *userdata) {
         if (r < 0) {
                 run->start_failed = true;
                 if (r == -ECANCELED && run->signal_received) {
-                        log_info("start cancelled by SIG%s", sigabbrev_np(run->signal_received) ?: "?");
+                        log_warning("received SIG%s before every service was ready: stopped them, nothing is left running",
+                                    sigabbrev_np(run->signal_received) ?: "?");
                         run->exit_status = 128 + run->signal_received;
                 } else {
                         log_error("%s", mk_group_get_error(g) ?: strerror(-r));
@@ -167,9 +168,8 @@ static void on_started(MkGroup *g, int r, void *userdata) {
         log_info("all services are ready");
         if (run->o->then) {
                 log_info("running --then command");
-                r = then_start(run->o->then, NULL, 0, run->event, on_then_done, run, &run->then);
+                r = then_start(run->o, NULL, run->event, on_then_done, run, &run->then);
                 if (r < 0) {
-                        log_error("could not run the --then command: %s", strerror(-r));
                         run->then_status = EXIT_INTERNAL;
                         begin_stop(run);
                 }

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
+#include "log.h"
 #include "progress.h"
 #include "util/macro.h"
 
@@ -49,17 +51,9 @@ static Entry *find(Progress *p, const char *name, size_t *ret_index) {
         return NULL;
 }
 
+/* Never blocks the supervisor on a reader that stopped reading. */
 static void write_all(int fd, const char *s, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, s, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return;
-                }
-                s += k;
-                n -= (size_t) k;
-        }
+        write_nonblocking(fd, s, n);
 }
 
 static void live_clear(Progress *p) {
@@ -192,11 +186,16 @@ void progress_output(Progress *p, const char *name, MkStream stream, const char 
         if (!e)
                 return;
         _cleanup_free_ char *buf = NULL;
+        /* The service's line after our prefix: its control characters
+         * (ESC, a '\r' that would overwrite the prefix) escaped. */
+        _cleanup_free_ char *shown = escape_string(line, length);
+        if (!shown)
+                return;
         if (p->color[fd])
-                n = asprintf_safe(&buf, "%s%-*s |%s %.*s\n", colors[index % ELEMENTSOF(colors)], p->width, name,
-                             COLOR_OFF, (int) length, line);
+                n = asprintf_safe(&buf, "%s%-*s |%s %s\n", colors[index % ELEMENTSOF(colors)], p->width, name,
+                             COLOR_OFF, shown);
         else
-                n = asprintf_safe(&buf, "%-*s | %.*s\n", p->width, name, (int) length, line);
+                n = asprintf_safe(&buf, "%-*s | %s\n", p->width, name, shown);
         if (n < 0)
                 return;
         live_clear(p);
