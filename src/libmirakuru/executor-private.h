@@ -74,6 +74,7 @@ struct MkExecutor {
         uint64_t deadline;
         bool exec_confirmed;
         bool main_reaped;
+        bool service_exited;  /* executor_service_exited() was called */
         bool service_empty;
         bool killed;          /* the kill signal had to follow the stop signal */
         bool have_exit;

@@ -169,6 +169,7 @@ static void reset_run(MkExecutor *e) {
         e->exec_confirmed = e->main_reaped = e->service_empty = e->killed = e->have_exit = false;
         e->tearing_down = false;
         e->stop_requested = false;
+        e->service_exited = false;
         e->notify_stopping = false;
         e->exit = (MkExit) {};
         free(e->error);
@@ -359,6 +360,7 @@ static bool exit_is_clean(MkExecutor *e, const MkExit *x) {
 /* The service's main process ended (E->exit says how): the start's
  * outcome, or MK_STATE_EXITED, and the exit handler. */
 void executor_service_exited(MkExecutor *e) {
+        e->service_exited = true;
         mk_executor_ref(e);
         if (e->state == MK_STATE_STARTING && !e->tearing_down) {
                 if (e->exit.code == CLD_EXITED && e->exit.status == 0 && e->exec_confirmed &&
@@ -916,13 +918,13 @@ int mk_executor_wait(MkExecutor *e, uint64_t usec) {
                 return -EINVAL;
         if (!e->ever_started)
                 return -ESRCH;
-        /* After a launcher handed over, the service's end (main-pid.c). */
-        bool *ended = e->main.following ? &e->main.ended : &e->main_reaped;
-        if (*ended || e->state == MK_STATE_IDLE)
+        /* The service's end: its main process, or after a launcher handed
+         * over, the process it left (main-pid.c). */
+        if (e->service_exited || e->state == MK_STATE_IDLE)
                 return 0;
         if (!event_can_block(e->event))
                 return -EBUSY;
-        return event_run_until(e->event, ended, usec_add(now_usec(), usec));
+        return event_run_until(e->event, &e->service_exited, usec_add(now_usec(), usec));
 }
 
 int mk_executor_restart(MkExecutor *e) {

@@ -9,6 +9,7 @@
 #include "group-run.h"
 #include "log.h"
 #include "progress.h"
+#include "service.h"
 #include "stop-signals.h"
 #include "then.h"
 
@@ -140,6 +141,13 @@ static void on_service(MkGroup *g, const char *name, MkExecutor *e, MkServiceSta
                 begin_stop(run);
 }
 
+static void on_notify(MkExecutor *e, const char *status, unsigned flags, void *userdata) {
+        GroupRun *run = userdata;
+
+        progress_notify_status(run->progress, mk_executor_get_name(e), status);
+        service_on_notify(e, status, flags, NULL);
+}
+
 static void on_line(MkExecutor *e, MkStream stream, const char *line, size_t length, void *userdata) {
         GroupRun *run = userdata;
         progress_output(run->progress, mk_executor_get_name(e), stream, line, length);
@@ -191,7 +199,8 @@ static int setup(GroupRun *run) {
                 r = mk_group_set_service_handler(run->g, on_service, run);
         for (size_t i = 0; r >= 0 && i < mk_group_get_n_services(run->g); i++) {
                 const char *name = mk_group_get_service_name(run->g, i);
-                if (!compose_has_log_file(run->compose, name))
+                r = mk_executor_set_notify_handler(mk_group_get_executor(run->g, name), on_notify, run);
+                if (r >= 0 && !compose_has_log_file(run->compose, name))
                         r = mk_executor_set_line_handler(mk_group_get_executor(run->g, name), on_line, run);
         }
         return r;

@@ -394,7 +394,7 @@ static int check_combination(const Options *o) {
         if (o->file) {
                 /* Each service's probes and settings come from the file. */
                 if (o->outputs[0] || o->n_tcp || o->unix_paths[0] || o->http_urls[0] || o->pid_files[0] ||
-                    o->pid_files_exist[0] || o->kill_mode_set ||
+                    o->pid_files_exist[0] ||
                     o->notify || o->n_listen || o->listen_unix[0] || o->exec_probes[0] || o->shell ||
                     o->name || o->cwd || o->env[0] || o->unset_env[0] || o->clean_env || o->log || o->expected_exit >= 0)
                         return usage_error("with -f, give probes and service settings in the file");

@@ -17,6 +17,7 @@ typedef struct Entry {
         char *name;
         MkServiceStatus status;
         uint64_t since;
+        char *notify_status; /* the last STATUS= it sent, escaped */
 } Entry;
 
 struct Progress {
@@ -77,8 +78,10 @@ static void live_draw(Progress *p) {
         for (size_t i = 0; i < p->n_entries && n < sizeof buf - 64; i++) {
                 Entry *e = p->entries + i;
                 if (e->status == MK_SERVICE_STARTING)
-                        n += (size_t) snprintf(buf + n, sizeof buf - n, " %s%s%s %.1fs", colors[i % ELEMENTSOF(colors)],
-                                               e->name, COLOR_OFF, (double) (t - e->since) / 1e6);
+                        n += (size_t) snprintf(buf + n, sizeof buf - n, " %s%s%s %.1fs%s%.40s%s",
+                                               colors[i % ELEMENTSOF(colors)], e->name, COLOR_OFF,
+                                               (double) (t - e->since) / 1e6, e->notify_status ? " (" : "",
+                                               e->notify_status ?: "", e->notify_status ? ")" : "");
                 else if (e->status == MK_SERVICE_WAITING)
                         n += (size_t) snprintf(buf + n, sizeof buf - n, " (%s)", e->name);
         }
@@ -203,6 +206,21 @@ void progress_output(Progress *p, const char *name, MkStream stream, const char 
         live_draw(p);
 }
 
+void progress_notify_status(Progress *p, const char *name, const char *status) {
+        Entry *e = find(p, name, NULL);
+        char *shown;
+
+        if (!e || !status)
+                return;
+        shown = escape_string(status, strlen(status));
+        if (!shown)
+                return;
+        free(e->notify_status);
+        e->notify_status = shown;
+        live_clear(p);
+        live_draw(p);
+}
+
 void progress_end_live(Progress *p) {
         if (!p)
                 return;
@@ -215,8 +233,10 @@ Progress *progress_free(Progress *p) {
         if (!p)
                 return NULL;
         progress_end_live(p);
-        for (size_t i = 0; i < p->n_entries; i++)
+        for (size_t i = 0; i < p->n_entries; i++) {
                 free(p->entries[i].name);
+                free(p->entries[i].notify_status);
+        }
         free(p->entries);
         free(p);
         return NULL;
