@@ -74,18 +74,30 @@ static void test_ignored_sigint_not_inherited(void **state) {
         struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
         CliRun r;
 
-        assert_true(asprintf(&then, "trap - INT; touch %s; sleep 8", marker) > 0);
+        /* exec: the shell does not wait for sleep in between (where it could
+         * have a SIGINT handler of its own). */
+        assert_true(asprintf(&then, "grep ^SigIgn: /proc/$$/status > %s.ign; touch %s; exec sleep 8", marker,
+                             marker) > 0);
         assert_int_equal(sigaction(SIGINT, &ign, &old_int), 0);
         assert_int_equal(sigaction(SIGQUIT, &ign, &old_quit), 0);
-        cli_spawn(&r, test_dir, NULL, ARGS("--then", then, "--", cli_helper, "pause"));
+        cli_spawn(&r, test_dir, NULL, ARGS("--verbose", "--then", then, "--", cli_helper, "pause"));
         assert_int_equal(sigaction(SIGINT, &old_int, NULL), 0);
         assert_int_equal(sigaction(SIGQUIT, &old_quit, NULL), 0);
         assert_true(test_wait_file(marker, 30 * UINT64_C(1000000)));
         uint64_t t0 = test_now_usec();
         assert_int_equal(kill(r.pid, SIGINT), 0);
-        assert_int_equal(cli_wait(&r), 128 + SIGINT);
+        int st = cli_wait(&r);
+        fprintf(stderr, "# mirakuru-run's stderr:\n%s", r.err);
+        assert_int_equal(st, 128 + SIGINT);
         /* Not the sleep's 8 s. */
         assert_true(test_now_usec() - t0 < 6 * UINT64_C(1000000));
+        /* Nothing ignored (SIGINT is bit 1, SIGQUIT bit 2; SIGPIPE too). */
+        char *ign_file, *ignored;
+        assert_true(asprintf(&ign_file, "%s.ign", marker) > 0);
+        assert_non_null(ignored = test_read_file(ign_file));
+        assert_string_equal(ignored, "SigIgn:\t0000000000000000\n");
+        free(ignored);
+        free(ign_file);
         cli_run_done(&r);
         free(then);
         free(marker);
