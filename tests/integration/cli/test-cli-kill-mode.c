@@ -56,6 +56,39 @@ static void test_mixed(void **state) {
         run_mode("mixed", false);
 }
 
+/* The same in a compose file: kill_mode. */
+static void test_compose_kill_mode(void **state) {
+        char *log = cli_path_in_dir("c-worker.log"), *file = cli_path_in_dir("km.yaml"), *pid_path;
+        FILE *f = fopen(file, "w");
+        CliRun r;
+
+        assert_true(asprintf(&pid_path, "%s.pid", log) > 0);
+        assert_non_null(f);
+        fprintf(f, "processes:\n  svc:\n    command: exec %s child-log %s term-exit 0 out armed pause\n"
+                   "    output: '^armed$'\n    kill_mode: mixed\n    shutdown:\n      timeout_seconds: 1\n",
+                cli_helper, log);
+        fclose(f);
+        char *then;
+        assert_true(asprintf(&then, "while [ ! -s %s ]; do sleep 0.01; done", pid_path) > 0);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", then)), 0);
+        free(then);
+        assert_false(test_pid_alive(cli_pid_from(pid_path)));
+        char *seen = test_read_file(log);
+        assert_null(seen);
+        cli_run_done(&r);
+
+        f = fopen(file, "w");
+        assert_non_null(f);
+        fprintf(f, "processes:\n  svc:\n    command: exec true\n    kill_mode: process\n");
+        fclose(f);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("-f", file)), 2);
+        assert_non_null(strstr(r.err, "kill_mode: want control-group or mixed"));
+        cli_run_done(&r);
+        free(pid_path);
+        free(file);
+        free(log);
+}
+
 static void test_bad_mode(void **state) {
         CliRun r;
 
@@ -69,6 +102,7 @@ int main(void) {
                 cmocka_unit_test(test_default_is_control_group),
                 cmocka_unit_test(test_control_group),
                 cmocka_unit_test(test_mixed),
+                cmocka_unit_test(test_compose_kill_mode),
                 cmocka_unit_test(test_bad_mode),
         };
         return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
