@@ -15,13 +15,17 @@ static void run_mode(const char *mode, bool expect_term_in_worker) {
         CliRun r;
 
         assert_true(asprintf(&pid_path, "%s.pid", log) > 0);
+        /* Not the pid file of a worker of an earlier run. */
+        (void) unlink(pid_path);
         /* The worker writes its pid file from its own process: wait for it. */
         char *then;
         assert_true(asprintf(&then, "while [ ! -s %s ]; do sleep 0.01; done", pid_path) > 0);
         const char *const with_mode[] = { "--kill-mode", mode, "--stop-timeout", "1", "--then", then, "--",
                                           cli_helper, "child-log", log, "term-exit", "0", "pause", NULL };
         const char *const *args = mode ? with_mode : with_mode + 2;
-        assert_int_equal(cli_run(&r, test_dir, NULL, args), 0);
+        int st = cli_run(&r, test_dir, NULL, args);
+        fprintf(stderr, "# --kill-mode %s: mirakuru-run's stderr:\n%s", mode ?: "(default)", r.err);
+        assert_int_equal(st, 0);
         pid_t worker = cli_pid_from(pid_path);
         assert_false(test_pid_alive(worker));
         char *seen = test_read_file(log);
@@ -63,6 +67,8 @@ static void test_compose_kill_mode(void **state) {
         CliRun r;
 
         assert_true(asprintf(&pid_path, "%s.pid", log) > 0);
+        /* Not the pid file of a worker of an earlier run. */
+        (void) unlink(pid_path);
         assert_non_null(f);
         fprintf(f, "processes:\n  svc:\n    command: exec %s child-log %s term-exit 0 out armed pause\n"
                    "    output: '^armed$'\n    kill_mode: mixed\n    shutdown:\n      timeout_seconds: 1\n",
