@@ -68,7 +68,7 @@ static int service_pids(MkExecutor *e, pid_t *pids, int max) {
 }
 
 static bool pid_of_service(MkExecutor *e, pid_t pid) {
-        pid_t pids[MAX_SCAN];
+        pid_t pids[MAX_SCAN] = {};
         int n = service_pids(e, pids, MAX_SCAN);
 
         for (int i = 0; i < n && i < MAX_SCAN; i++)
@@ -181,7 +181,7 @@ static int follow(MkExecutor *e, pid_t pid) {
 }
 
 void main_pid_update(MkExecutor *e) {
-        pid_t pids[2];
+        pid_t pids[2] = {};
 
         if (!e->main.following || e->main.ended || e->tearing_down)
                 return;
