@@ -51,6 +51,8 @@ int mk_executor_new(MkExecutor **ret) {
                 .expected_exit = -1,
                 .capture_size = MK_DEFAULT_CAPTURE_BYTES,
                 .tee_fd = { -EBADF, -EBADF },
+                .direct_fd = { -EBADF, -EBADF },
+                .main = { .pidfd = -EBADF },
                 .containment_wanted = MK_CONTAINMENT_AUTO,
                 .pre_check = true,
                 .state = MK_STATE_IDLE,
@@ -77,6 +79,7 @@ static void executor_free(MkExecutor *e) {
         for (int i = 0; i < 2; i++) {
                 capture_free(e->capture[i]);
                 safe_close(e->tee_fd[i]);
+                safe_close(e->direct_fd[i]);
         }
         for (unsigned i = 0; i < RECENT_LINES; i++)
                 free(e->recent[i]);
@@ -345,6 +348,68 @@ int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd) {
         return 0;
 }
 
+int mk_executor_set_direct_output_fd(MkExecutor *e, MkStream streams, int fd) {
+        ASSERT_CONFIGURABLE(e);
+        if (streams == 0 || (streams & ~MK_STREAM_BOTH))
+                return -EINVAL;
+        for (int i = 0; i < 2; i++) {
+                int copy = -EBADF;
+                if (!(streams & (1 << i)))
+                        continue;
+                if (fd >= 0 && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+                        return -errno;
+                safe_close(e->direct_fd[i]);
+                e->direct_fd[i] = copy;
+        }
+        return 0;
+}
+
+int mk_executor_set_kill_mode(MkExecutor *e, MkKillMode mode) {
+        ASSERT_CONFIGURABLE(e);
+        if (mode != MK_KILL_CONTROL_GROUP && mode != MK_KILL_MIXED)
+                return -EINVAL;
+        e->kill_mode = mode;
+        return 0;
+}
+
+int mk_executor_set_follow_daemon(MkExecutor *e, bool follow) {
+        ASSERT_CONFIGURABLE(e);
+        e->no_follow_daemon = !follow;
+        return 0;
+}
+
+bool mk_executor_get_notify_stopping(MkExecutor *e) {
+        return e && e->notify_stopping;
+}
+
+MkKillMode mk_executor_get_kill_mode(MkExecutor *e) {
+        return e ? e->kill_mode : MK_KILL_CONTROL_GROUP;
+}
+
+int mk_kill_mode_from_string(const char *s, MkKillMode *ret) {
+        if (!s || !ret)
+                return -EINVAL;
+        if (strcmp(s, "control-group") == 0)
+                *ret = MK_KILL_CONTROL_GROUP;
+        else if (strcmp(s, "mixed") == 0)
+                *ret = MK_KILL_MIXED;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+const char *mk_kill_mode_to_string(MkKillMode mode) {
+        return mode == MK_KILL_CONTROL_GROUP ? "control-group" : mode == MK_KILL_MIXED ? "mixed" : NULL;
+}
+
+int mk_executor_set_notify_handler(MkExecutor *e, MkNotifyHandler handler, void *userdata) {
+        if (!e)
+                return -EINVAL;
+        e->notify_handler = handler;
+        e->notify_userdata = userdata;
+        return 0;
+}
+
 int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path) {
         _cleanup_close_ int fd = -EBADF;
 
@@ -551,10 +616,11 @@ int mk_executor_get_leftovers(MkExecutor *e, char **ret) {
 }
 
 bool mk_executor_is_running(MkExecutor *e) {
-        if (!e)
+        if (!e || e->child.pid <= 0)
                 return false;
         executor_refresh(e);
-        return e->child.pid > 0 && !e->main_reaped;
+        /* A daemonizing service runs on after its launcher (main-pid.c). */
+        return e->main.following ? !e->main.ended : !e->main_reaped;
 }
 
 MkState mk_executor_get_state(MkExecutor *e) {
@@ -566,10 +632,16 @@ MkState mk_executor_get_state(MkExecutor *e) {
 
 pid_t mk_executor_get_pid(MkExecutor *e) {
         /* Once stopped (state idle) there is no main process any more. */
-        return e && e->child.pid > 0 && e->state != MK_STATE_IDLE ? e->child.pid : 0;
+        if (!e || e->child.pid <= 0 || e->state == MK_STATE_IDLE)
+                return 0;
+        /* After a launcher handed over: the process it left, 0 while unknown;
+         * before, the pid file's process if it names one (main-pid.c). */
+        return main_pid_current(e);
 }
 
 int mk_executor_get_pidfd(MkExecutor *e) {
+        if (e && e->main.following)
+                return e->main.pidfd >= 0 ? e->main.pidfd : -EBADF;
         return e && e->child.pidfd >= 0 ? e->child.pidfd : -EBADF;
 }
 

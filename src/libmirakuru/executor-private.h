@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "capture.h"
+#include "main-pid.h"
 #include "containment/containment.h"
 #include "mirakuru.h"
 /* The library defines mk_executor_set_argv() itself: not through the
@@ -36,6 +37,11 @@ struct MkExecutor {
         int expected_exit;
         size_t capture_size;
         int tee_fd[2]; /* [0] stdout, [1] stderr; owned duplicates, -EBADF for none */
+        int direct_fd[2]; /* the service's own stdout/stderr instead of a pipe; -EBADF for none */
+        MkKillMode kill_mode;
+        bool no_follow_daemon; /* mk_executor_set_follow_daemon(false) */
+        MkNotifyHandler notify_handler;
+        void *notify_userdata;
         MkLineHandler line_handler;
         void *line_userdata;
         MkExitHandler exit_handler;
@@ -74,6 +80,7 @@ struct MkExecutor {
         uint64_t deadline;
         bool exec_confirmed;
         bool main_reaped;
+        bool service_exited;  /* executor_service_exited() was called */
         bool service_empty;
         bool killed;          /* the kill signal had to follow the stop signal */
         bool have_exit;
@@ -86,6 +93,8 @@ struct MkExecutor {
         int override_stop_signal;
         int override_expected_exit;
         struct WaitFor *wait_for; /* a mk_executor_wait_for() under way */
+        MainPid main;         /* after a launcher handed over (main-pid.c) */
+        bool notify_stopping; /* the service sent STOPPING=1 */
         char *recent[RECENT_LINES];
         unsigned recent_next;
 
@@ -99,6 +108,7 @@ struct MkExecutor {
         MkDoneHandler stop_done;
         void *stop_userdata;
         bool tearing_down;
+        bool stop_requested;  /* a stop (not a kill or a failed start): the kill mode applies */
 
         char *error;
 };
@@ -135,3 +145,7 @@ void executor_free_run(MkExecutor *e);
 /* For probe.c: a probe passed (maybe the service is ready now), or failed fatally. */
 void executor_probe_passed(MkExecutor *e);
 void executor_probe_failed(MkExecutor *e, int error);
+/* For main-pid.c: the service's main process ended (E->exit holds how). */
+void executor_service_exited(MkExecutor *e);
+/* For notify.c: a datagram from the service (see MkNotifyHandler). */
+void executor_notify(MkExecutor *e, const char *status, unsigned flags);

@@ -116,15 +116,17 @@ int mk_executor_wait(MkExecutor *e, uint64_t usec) {
                 return -EINVAL;
         if (!e->ever_started)
                 return -ESRCH;
+        /* The service's end: its main process, or after a launcher handed
+         * over, the process it left (main-pid.c). */
         if (!event_can_block(e->event))
-                return e->main_reaped || e->state == MK_STATE_IDLE ? 0 : -EBUSY;
+                return e->service_exited || e->state == MK_STATE_IDLE ? 0 : -EBUSY;
         executor_refresh(e);
-        if (e->main_reaped || e->state == MK_STATE_IDLE) {
+        if (e->service_exited || e->state == MK_STATE_IDLE) {
                 if (e->state != MK_STATE_IDLE && !e->quiet)
                         executor_drain_output(e); /* its last lines, as the loop would */
                 return executor_flush_exit_report(e);
         }
-        return event_run_until(e->event, &e->main_reaped, usec_add(now_usec(), usec));
+        return event_run_until(e->event, &e->service_exited, usec_add(now_usec(), usec));
 }
 
 int mk_executor_restart(MkExecutor *e) {
@@ -201,7 +203,7 @@ static void wait_for_check(MkExecutor *e, WaitFor *w) {
                         executor_set_error(e, "%s: the wait_for check failed: %s", e->name, strerror(-r));
                 return;
         }
-        if (e->main_reaped && !(e->have_exit && e->exit.clean)) {
+        if (e->service_exited && !(e->have_exit && e->exit.clean)) {
                 /* As Python's check_subprocess(): an unclean exit ends the wait. */
                 _cleanup_free_ char *how = executor_describe_exit(&e->exit);
                 executor_set_error(e, "%s %s while waiting for the condition", e->name, how ?: "exited");

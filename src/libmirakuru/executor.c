@@ -91,9 +91,12 @@ static void finish_stop(MkExecutor *e, int result) {
 
 /* ---- one run's resources ---- */
 
-static void cancel_probes(MkExecutor *e) {
+/* ALL: also the probes that listen until the service is gone (notify). */
+static void cancel_probes(MkExecutor *e, bool all) {
         for (size_t i = 0; i < e->n_probes; i++) {
                 Probe *p = e->probes[i];
+                if (!all && p->ops->keep_listening)
+                        continue;
                 if (p->started && p->ops->cancel)
                         p->ops->cancel(p);
                 p->started = false;
@@ -108,7 +111,8 @@ void executor_drain_output(MkExecutor *e) {
 
 /* Releases what one run holds; keeps what was captured and the exit status. */
 void executor_free_run(MkExecutor *e) {
-        cancel_probes(e);
+        cancel_probes(e, true);
+        main_pid_reset(e); /* main-pid.c */
         e->exit_source = sd_event_source_disable_unref(e->exit_source);
         e->exit_report_source = sd_event_source_disable_unref(e->exit_report_source);
         e->exec_source = sd_event_source_disable_unref(e->exec_source);
@@ -136,6 +140,9 @@ static void reset_run(MkExecutor *e) {
         e->exec_confirmed = e->main_reaped = e->service_empty = e->killed = e->have_exit = false;
         e->tearing_down = e->quiet = e->stop_override = false;
         e->output_cursor[0] = e->output_cursor[1] = 0;
+        e->stop_requested = false;
+        e->service_exited = false;
+        e->notify_stopping = false;
         e->exit = (MkExit) {};
         free(e->error);
         e->error = NULL;
@@ -189,6 +196,9 @@ static void on_containment_empty(Containment *c _unused_, void *userdata) {
         MkExecutor *e = userdata;
 
         e->service_empty = true;
+        /* main-pid.c: the last process of a service whose launcher handed over. */
+        if (main_pid_service_empty(e))
+                return;
         teardown_check(e);
 }
 
@@ -198,7 +208,7 @@ static void on_containment_empty(Containment *c _unused_, void *userdata) {
 void executor_teardown(MkExecutor *e, int first_signal, bool graceful) {
         int r;
 
-        cancel_probes(e);
+        cancel_probes(e, false);
         e->deadline_source = sd_event_source_disable_unref(e->deadline_source);
         e->exec_source = sd_event_source_disable_unref(e->exec_source);
         e->state = MK_STATE_STOPPING;
@@ -215,7 +225,8 @@ void executor_teardown(MkExecutor *e, int first_signal, bool graceful) {
          * unopened (it exits on EOF) and signal it anyway. */
         e->child.gate_fd = safe_close(e->child.gate_fd);
 
-        r = containment_signal(e->containment, first_signal);
+        /* main-pid.c: the kill mode decides who gets the stop signal. */
+        r = main_pid_stop_signal(e, first_signal, graceful && e->stop_requested);
         if (r < 0)
                 (void) containment_kill_all(e->containment);
 
@@ -264,13 +275,22 @@ static void become_ready_if_done(MkExecutor *e) {
         if (e->state != MK_STATE_STARTING)
                 return; /* a line callback stopped it */
         /* A daemonizing service's main process is gone, its daemon is not. */
-        e->state = e->main_reaped && containment_is_empty(e->containment) > 0 ? MK_STATE_EXITED
-                                                                              : MK_STATE_READY;
+        e->state = e->main_reaped && !e->main.following && containment_is_empty(e->containment) > 0
+                           ? MK_STATE_EXITED
+                           : MK_STATE_READY;
+        main_pid_update(e); /* main-pid.c: the pid file is written by now */
         finish_start(e, 0);
 }
 
 void executor_probe_passed(MkExecutor *e) {
         become_ready_if_done(e);
+}
+
+void executor_notify(MkExecutor *e, const char *status, unsigned flags) {
+        if (flags & MK_NOTIFY_STOPPING)
+                e->notify_stopping = true;
+        if (e->notify_handler)
+                e->notify_handler(e, status, flags, e->notify_userdata);
 }
 
 void executor_probe_failed(MkExecutor *e, int error) {
@@ -319,6 +339,51 @@ static int on_exec_result(sd_event_source *s _unused_, int fd, uint32_t revents 
         return 0;
 }
 
+static void report_exit(MkExecutor *e) {
+        if (e->exit_handler && !e->quiet)
+                e->exit_handler(e, &e->exit, e->exit_userdata);
+}
+
+/* The service's main process ended (E->exit says how): the start's
+ * outcome, or MK_STATE_EXITED, and the exit handler. */
+void executor_service_exited(MkExecutor *e) {
+        e->service_exited = true;
+        mk_executor_ref(e);
+        if (e->state == MK_STATE_STARTING && !e->tearing_down) {
+                if (e->exit.code == CLD_EXITED && e->exit.status == 0 && e->exec_confirmed &&
+                    !e->main.following) {
+                        /* mirakuru's daemon case: the main process forked and exited
+                         * 0; readiness is still up to the probes. */
+                        become_ready_if_done(e);
+                } else {
+                        _cleanup_free_ char *how = executor_describe_exit(&e->exit);
+                        if (e->main.following && e->main.pid > 0)
+                                executor_set_error(e, "%s: its main process (pid %d) %s before it was ready",
+                                                   e->name, (int) e->main.pid, how ?: "exited");
+                        else if (e->main.following)
+                                executor_set_error(e, "%s: its command exited 0 and every process it left "
+                                                   "exited before it was ready", e->name);
+                        else
+                                executor_set_error(e, "%s %s before it was ready", e->name,
+                                                   how ?: "exited");
+                        executor_error_add_last_lines(e);
+                        fail_start(e, -ECHILD);
+                }
+        } else if (e->state == MK_STATE_READY)
+                e->state = MK_STATE_EXITED;
+        report_exit(e);
+        if (e->wait_for)
+                executor_wait_for_output(e); /* it waits for the exit too */
+        /* The kernel counts a process out of its cgroup before its pidfd
+         * says it exited: look now, so that a stop (or a failed start) whose
+         * main process was the last one ends at once. */
+        if (e->tearing_down && !e->service_empty && e->containment &&
+            containment_is_empty(e->containment) > 0)
+                e->service_empty = true;
+        teardown_check(e);
+        mk_executor_unref(e);
+}
+
 /* Reaps the main process if it has exited; true if it did just now. */
 static bool reap_main(MkExecutor *e) {
         siginfo_t si = {};
@@ -336,11 +401,6 @@ static bool reap_main(MkExecutor *e) {
         if (e->containment)
                 containment_main_exited(e->containment);
         return true;
-}
-
-static void report_exit(MkExecutor *e) {
-        if (e->exit_handler && !e->quiet)
-                e->exit_handler(e, &e->exit, e->exit_userdata);
 }
 
 static int on_exit_report(sd_event_source *s _unused_, void *userdata) {
@@ -368,6 +428,9 @@ void executor_refresh(MkExecutor *e) {
          * the loop is being run, and its events decide. */
         if (e->state != MK_STATE_READY || e->tearing_down || !reap_main(e))
                 return;
+        if (main_pid_launcher_exited(e))
+                return; /* a daemonizing launcher: the service goes on (main-pid.c) */
+        e->service_exited = true;
         e->state = MK_STATE_EXITED;
         /* The exit handler runs from the loop, never from inside a getter. */
         e->exit_reported = false;
@@ -384,44 +447,22 @@ static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t r
         executor_drain_output(e);
 
         mk_executor_ref(e);
-        if (e->state == MK_STATE_STARTING) {
-                if (!e->exec_confirmed && e->exec_source) {
-                        /* The exec pipe is written before the child exits: take its
-                         * result now, as if its event had come first, so the outcome
-                         * does not depend on the order of the two events (without
-                         * probes a service is ready once executed, whatever it does
-                         * next). Without exec_source the gate was never opened: the
-                         * child died at the gate, and EOF would not mean an exec. */
-                        int r = spawn_read_exec_result(e->child.exec_fd);
-                        if (r != 0)
-                                handle_exec_result(e, r > 0 ? 0 : r);
-                }
-                if (e->state == MK_STATE_STARTING && !e->tearing_down) {
-                        if (e->exit.code == CLD_EXITED && e->exit.status == 0 && e->exec_confirmed) {
-                                /* mirakuru's daemon case: the main process forked and exited
-                                 * 0; readiness is still up to the probes. */
-                                become_ready_if_done(e);
-                        } else {
-                                _cleanup_free_ char *how = executor_describe_exit(&e->exit);
-                                executor_set_error(e, "%s %s before it was ready", e->name,
-                                                   how ?: "exited");
-                                executor_error_add_last_lines(e);
-                                fail_start(e, -ECHILD);
-                        }
-                }
-        } else if (e->state == MK_STATE_READY)
-                e->state = MK_STATE_EXITED;
-        report_exit(e);
-        if (e->wait_for)
-                executor_wait_for_output(e); /* it waits for the exit too */
-        /* The kernel counts a process out of its cgroup before its pidfd
-         * says it exited, but tells inotify of "populated 0" only from a
-         * work queue, milliseconds later: look now, so that a stop (or a
-         * failed start) whose main process was the last one ends at once. */
-        if (e->tearing_down && !e->service_empty && e->containment &&
-            containment_is_empty(e->containment) > 0)
-                e->service_empty = true;
-        teardown_check(e);
+        if (e->state == MK_STATE_STARTING && !e->exec_confirmed && e->exec_source) {
+                /* The exec pipe is written before the child exits: take its
+                 * result now, as if its event had come first, so the outcome
+                 * does not depend on the order of the two events (without
+                 * probes a service is ready once executed, whatever it does
+                 * next). Without exec_source the gate was never opened: the
+                 * child died at the gate, and EOF would not mean an exec. */
+                int r = spawn_read_exec_result(e->child.exec_fd);
+                if (r != 0)
+                        handle_exec_result(e, r > 0 ? 0 : r);
+        }
+        /* main-pid.c: a launcher that exited 0 and left the service running. */
+        if (main_pid_launcher_exited(e))
+                teardown_check(e);
+        else
+                executor_service_exited(e);
         mk_executor_unref(e);
         return 0;
 }
@@ -624,11 +665,10 @@ static int spawn_child(MkExecutor *e) {
         r = spawn_resolve(e->argv[0], path, &paths);
         if (r < 0)
                 return r;
-        r = make_pipe(out);
-        if (r < 0)
+        /* A stream given directly (mk_executor_set_direct_output_fd()) has no pipe. */
+        if (e->direct_fd[0] < 0 && (r = make_pipe(out)) < 0)
                 return r;
-        r = make_pipe(err);
-        if (r < 0)
+        if (e->direct_fd[1] < 0 && (r = make_pipe(err)) < 0)
                 return r;
 
         const SpawnParams params = {
@@ -637,8 +677,8 @@ static int spawn_child(MkExecutor *e) {
                 .envp = env,
                 .cwd = e->cwd,
                 .stdin_fd = e->stdin_fd,
-                .stdout_fd = out[1],
-                .stderr_fd = err[1],
+                .stdout_fd = e->direct_fd[0] >= 0 ? e->direct_fd[0] : out[1],
+                .stderr_fd = e->direct_fd[1] >= 0 ? e->direct_fd[1] : err[1],
                 .pass_fds = e->child_fds,
                 .n_pass_fds = e->n_child_fds,
                 .cgroup_fd = containment_cgroup_fd(e->containment),
@@ -653,12 +693,14 @@ static int spawn_child(MkExecutor *e) {
         out[1] = safe_close(out[1]);
         err[1] = safe_close(err[1]);
 
-        r = capture_new(e->event, e->priority, TAKE_FD(out[0]), MK_STREAM_STDOUT, e->capture_size,
-                        e->tee_fd[0], &cb, e, &e->capture[0]);
-        if (r >= 0)
+        r = 0;
+        if (out[0] >= 0)
+                r = capture_new(e->event, e->priority, TAKE_FD(out[0]), MK_STREAM_STDOUT, e->capture_size,
+                                e->tee_fd[0], &cb, e, &e->capture[0]);
+        if (r >= 0 && err[0] >= 0)
                 r = capture_new(e->event, e->priority, TAKE_FD(err[0]), MK_STREAM_STDERR,
                                 e->capture_size, e->tee_fd[1], &cb, e, &e->capture[1]);
-        if (r >= 0)
+        if (r >= 0 && e->capture[0] && e->capture[1])
                 capture_set_sibling(e->capture[0], e->capture[1]);
         if (r >= 0)
                 r = sd_event_add_io(e->event, &e->exit_source, e->child.pidfd, EPOLLIN, on_main_exit, e);
@@ -770,6 +812,7 @@ int mk_executor_stop_async(MkExecutor *e, MkDoneHandler done, void *userdata) {
         e->stop_done = done;
         e->stop_userdata = userdata;
         e->quiet |= !e->callbacks_during_stop;
+        e->stop_requested = true;
         if (e->start_pending && !e->tearing_down)
                 e->start_result = -ECANCELED;
         if (e->start_pending && e->start_result == -ECANCELED && !e->error)

@@ -110,6 +110,14 @@ typedef enum MkContainment {
         MK_CONTAINMENT_PROCESS_GROUP, /* own session + process group, subreaper */
 } MkContainment;
 
+/* Which processes the stop signal goes to (systemd's KillMode=). The kill
+ * signal after the stop timeout always goes to every process left. */
+typedef enum MkKillMode {
+        MK_KILL_CONTROL_GROUP, /* every process of the service (the default) */
+        MK_KILL_MIXED,         /* only the main process (see mk_executor_get_pid());
+                                * every process when no main process is known */
+} MkKillMode;
+
 /* How the main process of a service ended. */
 typedef struct MkExit {
         int code;   /* CLD_EXITED, CLD_KILLED or CLD_DUMPED (see waitid(2)) */
@@ -190,8 +198,21 @@ int mk_executor_set_stdin_fd(MkExecutor *e, int fd);
 /* One deadline for the whole start: spawning, placement and every probe.
  * Default MK_DEFAULT_START_TIMEOUT_USEC; MK_USEC_INFINITY waits forever. */
 int mk_executor_set_timeout(MkExecutor *e, uint64_t usec);
-/* The stop signal (default SIGTERM), sent to every process of the service. */
+/* The stop signal (default SIGTERM), sent to every process of the service
+ * (or, with MK_KILL_MIXED, to its main process). */
 int mk_executor_set_stop_signal(MkExecutor *e, int signo);
+/* Where the stop signal goes (default MK_KILL_CONTROL_GROUP, as systemd's
+ * default KillMode=control-group: shell wrappers and servers that do not
+ * pass the signal on to their workers stop at once). MK_KILL_MIXED suits
+ * servers whose main process stops its workers itself (postgres, haproxy
+ * -W, nginx): they see the stop signal once, in the main process, and
+ * whatever is left when the stop timeout passes gets the kill signal.
+ * -EINVAL for another value. */
+int mk_executor_set_kill_mode(MkExecutor *e, MkKillMode mode);
+MkKillMode mk_executor_get_kill_mode(MkExecutor *e);
+/* "control-group", "mixed"; -EINVAL / NULL otherwise. */
+int mk_kill_mode_from_string(const char *s, MkKillMode *ret);
+const char *mk_kill_mode_to_string(MkKillMode mode);
 /* The kill signal (default SIGKILL), sent when the stop timeout passes. */
 int mk_executor_set_kill_signal(MkExecutor *e, int signo);
 /* How long stop waits after the stop signal (default MK_DEFAULT_STOP_TIMEOUT_USEC). */
@@ -237,6 +258,11 @@ int mk_executor_set_capture_size(MkExecutor *e, size_t bytes);
  * it would without us, but not the supervisor); when FD fails (EPIPE: its
  * reader went away) copying stops and draining goes on. */
 int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd);
+/* Give the service FD itself (duplicated) as its STREAM(s), instead of a
+ * pipe of ours: what it prints there is neither captured, copied, passed
+ * to the line handler nor seen by output probes (a test command that
+ * writes to our terminal). -1 goes back to the pipe. */
+int mk_executor_set_direct_output_fd(MkExecutor *e, MkStream streams, int fd);
 /* Also copy STREAM(s) to a file, created 0600 if needed, appended to. */
 int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path);
 /* Callbacks during a stop: with ENABLED, the line and exit handlers go on
@@ -319,8 +345,28 @@ int mk_executor_add_pid_file_probe(MkExecutor *e, const char *path, bool check_p
 /* The service sends READY=1 over sd_notify to the NOTIFY_SOCKET we give it
  * (a private socket per service). STATUS=, ERRNO=, EXIT_STATUS=, MAINPID=
  * and EXTEND_TIMEOUT_USEC= are understood; only datagrams from processes of
- * the service are accepted. */
+ * the service are accepted. As with systemd, the socket stays open until
+ * every process of the service is gone: STATUS=, STOPPING=1, RELOADING=1,
+ * WATCHDOG=1 and MAINPID= after READY=1 are read (a service never sees
+ * ECONNREFUSED), and passed to the notify handler. */
 int mk_executor_add_notify_probe(MkExecutor *e);
+
+/* What a datagram on the notify socket said, besides STATUS=; a bit mask. */
+typedef enum MkNotifyFlags {
+        MK_NOTIFY_READY = 1 << 0,     /* READY=1 */
+        MK_NOTIFY_STOPPING = 1 << 1,  /* STOPPING=1: the service is shutting down */
+        MK_NOTIFY_RELOADING = 1 << 2, /* RELOADING=1 */
+        MK_NOTIFY_WATCHDOG = 1 << 3,  /* WATCHDOG=1 */
+        MK_NOTIFY_MAINPID = 1 << 4,   /* MAINPID= */
+} MkNotifyFlags;
+/* Called for every datagram accepted from the service on the notify
+ * socket, during the start and after: STATUS is its STATUS= value (NUL
+ * terminated, as the service sent it: not escaped) or NULL, FLAGS what
+ * else it said. */
+typedef void (*MkNotifyHandler)(MkExecutor *e, const char *status, unsigned flags, void *userdata);
+int mk_executor_set_notify_handler(MkExecutor *e, MkNotifyHandler handler, void *userdata);
+/* True once the service sent STOPPING=1 in this run. */
+bool mk_executor_get_notify_stopping(MkExecutor *e);
 /* The s6 convention: the service writes a newline to fd FD_NUMBER (>= 3),
  * which we give it as the write end of a pipe. */
 int mk_executor_add_notify_fd_probe(MkExecutor *e, int fd_number);
@@ -386,7 +432,8 @@ int mk_executor_start(MkExecutor *e);
  * calls DONE (may be NULL) with the result from the loop. */
 int mk_executor_start_async(MkExecutor *e, MkDoneHandler done, void *userdata);
 
-/* Stops the service: the stop signal to every process of the service, up to
+/* Stops the service: the stop signal to every process of the service (with
+ * MK_KILL_MIXED: to the main process), up to
  * the stop timeout for all of them to exit, then the kill signal to all;
  * returns only when every process is gone and the main process is reaped.
  *   0         gone; the main process's exit was clean (see MkExit)
@@ -451,16 +498,43 @@ int mk_executor_stopped(MkExecutor *e, int (*fn)(MkExecutor *e, void *userdata),
  * during a start, from the loop (not during a stop or kill: see the top). */
 int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *userdata);
 
-/* True while the main process is alive, checked when called: right within
+/* A service is its cgroup, not its first process (systemd's Type=forking
+ * with PIDFile=). When the command (the launcher) exits 0 and processes
+ * of the service remain, before or after ready, the service goes on: that
+ * exit is not reported (no exit handler, no MK_STATE_EXITED), and the main
+ * process becomes, in this order of preference, the pid the service sent
+ * as MAINPID=, the pid in the file of the first pid file probe (alive and
+ * of the service), or the single process left. It is looked for when the
+ * launcher exits, when the service becomes ready and when MAINPID= comes.
+ * The service then ends when that process exits or, while none is known,
+ * when its last process is gone; that end is what the exit handler,
+ * mk_executor_wait() and MK_STATE_EXITED report. The exit status of a
+ * main process that is not our child cannot be known: it is reported as
+ * a clean exit 0 (CLD_EXITED), or death by the stop signal during a stop.
+ * On the process-group backend a daemon that calls setsid() leaves the
+ * process group: it cannot be followed or stopped (use cgroup or
+ * systemd containment for daemonizing services). */
+
+/* True while the main process is alive (after a launcher handed over:
+ * until the service ended), checked when called: right within
  * microseconds of the exit, with or without a loop running. */
 bool mk_executor_is_running(MkExecutor *e);
 /* Also current when called: a ready service whose main process exited is
  * MK_STATE_EXITED at once. */
 MkState mk_executor_get_state(MkExecutor *e);
-/* The main process; 0 / -EBADF when there is none. The pidfd stays owned by
- * the executor. */
+/* The main process; 0 / -EBADF when there is none, or when a launcher
+ * handed over and no main process is known (see above). The pidfd stays
+ * owned by the executor. */
 pid_t mk_executor_get_pid(MkExecutor *e);
 int mk_executor_get_pidfd(MkExecutor *e);
+/* Whether a command that exits 0 leaving processes behind hands the
+ * service over to them (default true, see above). false: the command is
+ * the service; its exit is the service's end, and stop collects what it
+ * left (a test command whose background jobs must not outlive it). */
+int mk_executor_set_follow_daemon(MkExecutor *e, bool follow);
+/* True once the command exited 0 leaving processes of the service behind,
+ * which then went on (see above). */
+bool mk_executor_get_launcher_exited(MkExecutor *e);
 /* How the main process ended; -ENODATA while it has not. */
 int mk_executor_get_exit(MkExecutor *e, MkExit *ret);
 /* The shell's view of an exit: the code, or 128+N for death by signal N. */

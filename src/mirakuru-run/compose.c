@@ -191,8 +191,13 @@ static int add_output(Parser *p, Service *s, const yaml_node_t *n, const char *v
 }
 
 static int add_pid_file(Parser *p, Service *s, const yaml_node_t *n, const char *v) {
-        int r = mk_executor_add_pid_file_probe(s->e, v, false);
+        int r = mk_executor_add_pid_file_probe(s->e, v, true);
         return r < 0 ? refused(p, s, n, "pid_file", r) : 0;
+}
+
+static int add_pid_file_exists(Parser *p, Service *s, const yaml_node_t *n, const char *v) {
+        int r = mk_executor_add_pid_file_probe(s->e, v, false);
+        return r < 0 ? refused(p, s, n, "pid_file_exists", r) : 0;
 }
 
 static int add_exec(Parser *p, Service *s, const yaml_node_t *n, const char *v) {
@@ -463,6 +468,8 @@ static int parse_key(Parser *p, Service *s, const char *key, const yaml_node_t *
                 return each_scalar(p, s, v, key, add_output);
         else if (strcmp(key, "pid_file") == 0)
                 return each_scalar(p, s, v, key, add_pid_file);
+        else if (strcmp(key, "pid_file_exists") == 0)
+                return each_scalar(p, s, v, key, add_pid_file_exists);
         else if (strcmp(key, "exec_probe") == 0)
                 return each_scalar(p, s, v, key, add_exec);
         else if (strcmp(key, "listen") == 0)
@@ -483,6 +490,11 @@ static int parse_key(Parser *p, Service *s, const char *key, const yaml_node_t *
                 if ((r = want_signal(p, v, key, &signo)) < 0)
                         return r;
                 r = mk_executor_set_kill_signal(s->e, signo);
+        } else if (strcmp(key, "kill_mode") == 0) {
+                MkKillMode m;
+                if (!scalar(v) || mk_kill_mode_from_string(scalar(v), &m) < 0)
+                        return bad(p, v, "kill_mode: want control-group or mixed");
+                r = mk_executor_set_kill_mode(s->e, m);
         } else if (strcmp(key, "expect_exit") == 0) {
                 if (!scalar(v) || parse_int_range(scalar(v), 0, 255, &l) < 0)
                         return bad(p, v, "expect_exit: want an exit code from 0 to 255");
@@ -513,6 +525,8 @@ static int apply_defaults(const Options *o, MkExecutor *e) {
             (r = mk_executor_set_pre_check(e, o->pre_check)) < 0)
                 return r;
         if (o->containment_set && (r = mk_executor_set_containment(e, o->containment)) < 0)
+                return r;
+        if (o->kill_mode_set && (r = mk_executor_set_kill_mode(e, o->kill_mode)) < 0)
                 return r;
         return 0;
 }

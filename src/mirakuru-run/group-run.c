@@ -9,6 +9,7 @@
 #include "group-run.h"
 #include "log.h"
 #include "progress.h"
+#include "service.h"
 #include "stop-signals.h"
 #include "then.h"
 
@@ -128,7 +129,7 @@ static void on_service(MkGroup *g, const char *name, MkExecutor *e, MkServiceSta
         if (!run->ready || run->stopping)
                 return;
         if (status == MK_SERVICE_EXITED && mk_executor_get_exit(e, &x) >= 0) {
-                if (run->then && then_get_pid(run->then) > 0) {
+                if (then_is_running(run->then)) {
                         log_warning("%s exited with status %d while the --then command was running", name,
                                     mk_exit_to_status(&x));
                         return;
@@ -138,6 +139,13 @@ static void on_service(MkGroup *g, const char *name, MkExecutor *e, MkServiceSta
                 begin_stop(run);
         } else if (status == MK_SERVICE_COMPLETED && !run->o->then && all_completed(run))
                 begin_stop(run);
+}
+
+static void on_notify(MkExecutor *e, const char *status, unsigned flags, void *userdata) {
+        GroupRun *run = userdata;
+
+        progress_notify_status(run->progress, mk_executor_get_name(e), status);
+        service_on_notify(e, status, flags, NULL);
 }
 
 static void on_line(MkExecutor *e, MkStream stream, const char *line, size_t length, void *userdata) {
@@ -152,7 +160,8 @@ static void on_started(MkGroup *g, int r, void *userdata) {
         if (r < 0) {
                 run->start_failed = true;
                 if (r == -ECANCELED && run->signal_received) {
-                        log_info("start cancelled by SIG%s", sigabbrev_np(run->signal_received) ?: "?");
+                        log_warning("received SIG%s before every service was ready: stopped them, nothing is left running",
+                                    sigabbrev_np(run->signal_received) ?: "?");
                         run->exit_status = 128 + run->signal_received;
                 } else {
                         log_error("%s", mk_group_get_error(g) ?: strerror(-r));
@@ -167,9 +176,8 @@ static void on_started(MkGroup *g, int r, void *userdata) {
         log_info("all services are ready");
         if (run->o->then) {
                 log_info("running --then command");
-                r = then_start(run->o->then, NULL, 0, run->event, on_then_done, run, &run->then);
+                r = then_start(run->o, NULL, run->event, on_then_done, run, &run->then);
                 if (r < 0) {
-                        log_error("could not run the --then command: %s", strerror(-r));
                         run->then_status = EXIT_INTERNAL;
                         begin_stop(run);
                 }
@@ -191,7 +199,8 @@ static int setup(GroupRun *run) {
                 r = mk_group_set_service_handler(run->g, on_service, run);
         for (size_t i = 0; r >= 0 && i < mk_group_get_n_services(run->g); i++) {
                 const char *name = mk_group_get_service_name(run->g, i);
-                if (compose_has_log_file(run->compose, name))
+                r = mk_executor_set_notify_handler(mk_group_get_executor(run->g, name), on_notify, run);
+                if (r < 0 || compose_has_log_file(run->compose, name))
                         continue;
                 r = mk_executor_set_line_handler(mk_group_get_executor(run->g, name), on_line, run);
                 /* What services print while they shut down is shown too: run

@@ -162,7 +162,7 @@ static void on_service_exit(MkExecutor *e, const MkExit *x, void *userdata) {
         if (run->stopping || !run->ready)
                 return;
         how = describe_exit(x);
-        if (run->then && then_get_pid(run->then) > 0) {
+        if (then_is_running(run->then)) {
                 /* Say so at once: the command's failures may come from this. */
                 log_warning("%s %s while the --then command was running", name_of(run), how ?: "exited");
                 free(how);
@@ -193,8 +193,9 @@ static int start(Run *run) {
         r = mk_executor_start(run->e);
         if (r < 0) {
                 if (r == -ECANCELED && run->signal_received) {
-                        log_info("start of %s cancelled by SIG%s", name_of(run),
-                                 sigabbrev_np(run->signal_received) ?: "?");
+                        /* Said even without --verbose: the user should know nothing runs. */
+                        log_warning("received SIG%s before %s was ready: stopped it, nothing is left running",
+                                    sigabbrev_np(run->signal_received) ?: "?", name_of(run));
                         return 128 + run->signal_received;
                 }
                 const char *why = mk_executor_get_error(run->e);
@@ -214,12 +215,9 @@ static int run_then(Run *run) {
         int r;
 
         log_info("running --then command");
-        r = then_start(run->opt.then, run->e, (unsigned) run->opt.n_listen, run->event, on_then_done,
-                       run, &run->then);
-        if (r < 0) {
-                log_error("could not run the --then command: %s", strerror(-r));
+        r = then_start(&run->opt, run->e, run->event, on_then_done, run, &run->then);
+        if (r < 0)
                 return r;
-        }
         return 0;
 }
 

@@ -23,6 +23,7 @@ enum {
         OPT_HTTP_HEADER,
         OPT_HTTP_DATA,
         OPT_PID_FILE,
+        OPT_PID_FILE_EXISTS,
         OPT_NOTIFY,
         OPT_LISTEN,
         OPT_LISTEN_UNIX,
@@ -34,6 +35,7 @@ enum {
         OPT_KILL_SIGNAL,
         OPT_STOP_TIMEOUT,
         OPT_EXPECT_EXIT,
+        OPT_KILL_MODE,
         OPT_CONTAINMENT,
         OPT_ENV,
         OPT_UNSET_ENV,
@@ -76,7 +78,10 @@ static const OptionInfo option_table[] = {
         { NULL, OPT("http-header", required_argument, OPT_HTTP_HEADER), "'NAME: VALUE'",
           "request header (repeatable)" },
         { NULL, OPT("http-data", required_argument, OPT_HTTP_DATA), "DATA", "request body" },
-        { NULL, OPT("pid-file", required_argument, OPT_PID_FILE), "PATH", "the file PATH exists" },
+        { NULL, OPT("pid-file", required_argument, OPT_PID_FILE), "PATH",
+          "PATH holds the pid of a live process of the service" },
+        { NULL, OPT("pid-file-exists", required_argument, OPT_PID_FILE_EXISTS), "PATH",
+          "the file PATH exists (whatever it holds)" },
         { NULL, OPT("notify", no_argument, OPT_NOTIFY), NULL,
           "the service sends READY=1 to its NOTIFY_SOCKET" },
         { NULL, OPT("listen", required_argument, OPT_LISTEN), "[HOST:]PORT",
@@ -105,6 +110,8 @@ static const OptionInfo option_table[] = {
           "wait after the stop signal, or infinity (default 10)" },
         { NULL, OPT("expect-exit", required_argument, OPT_EXPECT_EXIT), "CODE",
           "an exit code that also counts as a clean stop" },
+        { NULL, OPT("kill-mode", required_argument, OPT_KILL_MODE), "MODE",
+          "control-group (default: stop signal to all) or mixed (to the main process)" },
         { NULL, OPT("containment", required_argument, OPT_CONTAINMENT), "KIND",
           "auto (default), systemd, cgroup or process-group" },
 
@@ -149,9 +156,14 @@ static void help(void) {
                 else
                         printf("  %-24s %s\n", left, o->help);
         }
-        printf("\nThe --then command's environment has MIRAKURU_PID (the service's main\n"
-               "process), MIRAKURU_NAME and, with --listen, MIRAKURU_LISTEN_PORT (the first\n"
-               "socket's port) and MIRAKURU_LISTEN_PORTS (all, blank separated).\n"
+        printf("\nA command that exits 0 leaving processes behind (a daemonizing server)\n"
+               "hands over: the service goes on until its main process (the pid file's,\n"
+               "MAINPID='s, or the one process left) exits, or its last process does.\n"
+               "\nThe --then command runs in a cgroup of its own: signals to mirakuru-run\n"
+               "go to all of it, and nothing it started outlives it. Its environment has\n"
+               "MIRAKURU_PID (the service's main process, when one is known),\n"
+               "MIRAKURU_NAME and, with --listen, MIRAKURU_LISTEN_PORT (the first socket's\n"
+               "port) and MIRAKURU_LISTEN_PORTS (all, blank separated).\n"
                "\nExit status:\n"
                "  0    success\n"
                "  2    usage or bad input\n"
@@ -275,6 +287,16 @@ static int parse_one(int c, const char *arg, Options *o) {
                         return usage_error("invalid --pid-file '': want a path");
                 push(o->pid_files, arg);
                 return 0;
+        case OPT_PID_FILE_EXISTS:
+                if (!*arg)
+                        return usage_error("invalid --pid-file-exists '': want a path");
+                push(o->pid_files_exist, arg);
+                return 0;
+        case OPT_KILL_MODE:
+                if (mk_kill_mode_from_string(arg, &o->kill_mode) < 0)
+                        return usage_error("invalid --kill-mode '%s': want control-group or mixed", arg);
+                o->kill_mode_set = true;
+                return 0;
         case OPT_NOTIFY:
                 o->notify = true;
                 return 0;
@@ -372,6 +394,7 @@ static int check_combination(const Options *o) {
         if (o->file) {
                 /* Each service's probes and settings come from the file. */
                 if (o->outputs[0] || o->n_tcp || o->unix_paths[0] || o->http_urls[0] || o->pid_files[0] ||
+                    o->pid_files_exist[0] ||
                     o->notify || o->n_listen || o->listen_unix[0] || o->exec_probes[0] || o->shell ||
                     o->name || o->cwd || o->env[0] || o->unset_env[0] || o->clean_env || o->log || o->expected_exit >= 0)
                         return usage_error("with -f, give probes and service settings in the file");
@@ -405,6 +428,7 @@ void options_done(Options *o) {
         free(o->http_urls);
         free(o->http_headers);
         free(o->pid_files);
+        free(o->pid_files_exist);
         free(o->listen_unix);
         free(o->exec_probes);
         *o = (Options) {};
@@ -424,7 +448,7 @@ static int options_alloc(size_t n, Options *o) {
         o->tcp = calloc(n + 1, sizeof(HostPort));
         o->listen = calloc(n + 1, sizeof(HostPort));
         const char ***lists[] = { &o->env, &o->unset_env, &o->outputs, &o->unix_paths,
-                                  &o->http_urls, &o->http_headers, &o->pid_files,
+                                  &o->http_urls, &o->http_headers, &o->pid_files, &o->pid_files_exist,
                                   &o->listen_unix, &o->exec_probes };
         for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
                 *lists[i] = calloc(n + 1, sizeof(char *));

@@ -54,7 +54,8 @@ typedef struct Options {
         const char *http_method;
         const char **http_headers;
         const char *http_data;
-        const char **pid_files;
+        const char **pid_files;        /* hold a live pid of the service */
+        const char **pid_files_exist;  /* only exist (--pid-file-exists) */
         bool notify;
         HostPort *listen;
         size_t n_listen;
@@ -67,6 +68,8 @@ typedef struct Options {
         int kill_signal;
         uint64_t stop_timeout_usec;
         int expected_exit; /* -1: none */
+        MkKillMode kill_mode;
+        bool kill_mode_set;
         MkContainment containment;
         bool containment_set;
 

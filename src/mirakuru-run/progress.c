@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
+#include "log.h"
 #include "progress.h"
 #include "util/macro.h"
 
@@ -15,6 +17,7 @@ typedef struct Entry {
         char *name;
         MkServiceStatus status;
         uint64_t since;
+        char *notify_status; /* the last STATUS= it sent, escaped */
 } Entry;
 
 struct Progress {
@@ -49,17 +52,9 @@ static Entry *find(Progress *p, const char *name, size_t *ret_index) {
         return NULL;
 }
 
+/* Never blocks the supervisor on a reader that stopped reading. */
 static void write_all(int fd, const char *s, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, s, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return;
-                }
-                s += k;
-                n -= (size_t) k;
-        }
+        write_nonblocking(fd, s, n);
 }
 
 static void live_clear(Progress *p) {
@@ -83,8 +78,10 @@ static void live_draw(Progress *p) {
         for (size_t i = 0; i < p->n_entries && n < sizeof buf - 64; i++) {
                 Entry *e = p->entries + i;
                 if (e->status == MK_SERVICE_STARTING)
-                        n += (size_t) snprintf(buf + n, sizeof buf - n, " %s%s%s %.1fs", colors[i % ELEMENTSOF(colors)],
-                                               e->name, COLOR_OFF, (double) (t - e->since) / 1e6);
+                        n += (size_t) snprintf(buf + n, sizeof buf - n, " %s%s%s %.1fs%s%.40s%s",
+                                               colors[i % ELEMENTSOF(colors)], e->name, COLOR_OFF,
+                                               (double) (t - e->since) / 1e6, e->notify_status ? " (" : "",
+                                               e->notify_status ?: "", e->notify_status ? ")" : "");
                 else if (e->status == MK_SERVICE_WAITING)
                         n += (size_t) snprintf(buf + n, sizeof buf - n, " (%s)", e->name);
         }
@@ -192,15 +189,35 @@ void progress_output(Progress *p, const char *name, MkStream stream, const char 
         if (!e)
                 return;
         _cleanup_free_ char *buf = NULL;
+        /* The service's line after our prefix: its control characters
+         * (ESC, a '\r' that would overwrite the prefix) escaped. */
+        _cleanup_free_ char *shown = escape_string(line, length);
+        if (!shown)
+                return;
         if (p->color[fd])
-                n = asprintf_safe(&buf, "%s%-*s |%s %.*s\n", colors[index % ELEMENTSOF(colors)], p->width, name,
-                             COLOR_OFF, (int) length, line);
+                n = asprintf_safe(&buf, "%s%-*s |%s %s\n", colors[index % ELEMENTSOF(colors)], p->width, name,
+                             COLOR_OFF, shown);
         else
-                n = asprintf_safe(&buf, "%-*s | %.*s\n", p->width, name, (int) length, line);
+                n = asprintf_safe(&buf, "%-*s | %s\n", p->width, name, shown);
         if (n < 0)
                 return;
         live_clear(p);
         write_all(fd, buf, (size_t) n);
+        live_draw(p);
+}
+
+void progress_notify_status(Progress *p, const char *name, const char *status) {
+        Entry *e = find(p, name, NULL);
+        char *shown;
+
+        if (!e || !status)
+                return;
+        shown = escape_string(status, strlen(status));
+        if (!shown)
+                return;
+        free(e->notify_status);
+        e->notify_status = shown;
+        live_clear(p);
         live_draw(p);
 }
 
@@ -216,8 +233,10 @@ Progress *progress_free(Progress *p) {
         if (!p)
                 return NULL;
         progress_end_live(p);
-        for (size_t i = 0; i < p->n_entries; i++)
+        for (size_t i = 0; i < p->n_entries; i++) {
                 free(p->entries[i].name);
+                free(p->entries[i].notify_status);
+        }
         free(p->entries);
         free(p);
         return NULL;

@@ -21,5 +21,7 @@ void progress_status(Progress *p, const char *name, MkServiceStatus status);
 /* A line the service NAME printed on STREAM. */
 void progress_output(Progress *p, const char *name, MkStream stream, const char *line, size_t length);
 /* Ends the live line (the start is over); status lines go on. */
+/* The service NAME sent STATUS= (shown in the live line, escaped). */
+void progress_notify_status(Progress *p, const char *name, const char *status);
 void progress_end_live(Progress *p);
 Progress *progress_free(Progress *p);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "log.h"
 #include "service.h"
 #include "util/macro.h"
@@ -25,6 +26,18 @@ static int config_failed(MkExecutor *e, const char *what, int r) {
         }
         log_error("could not set up %s: %s", what, why ?: strerror(-r));
         return EXIT_INTERNAL;
+}
+
+void service_on_notify(MkExecutor *e, const char *status, unsigned flags, void *userdata) {
+        /* log_info() escapes what the service controls. */
+        if (status)
+                log_info("%s: STATUS=%s", mk_executor_get_name(e), status);
+        if (flags & MK_NOTIFY_STOPPING)
+                log_info("%s: says it is stopping (STOPPING=1)", mk_executor_get_name(e));
+        if (flags & MK_NOTIFY_RELOADING)
+                log_info("%s: says it is reloading (RELOADING=1)", mk_executor_get_name(e));
+        if (flags & MK_NOTIFY_MAINPID)
+                log_info("%s: main process now pid %d", mk_executor_get_name(e), (int) mk_executor_get_pid(e));
 }
 
 static int add_probes(const Options *o, MkExecutor *e) {
@@ -51,8 +64,11 @@ static int add_probes(const Options *o, MkExecutor *e) {
                         return config_failed(e, "--http", r);
         }
         for (const char **i = o->pid_files; *i; i++)
-                if ((r = mk_executor_add_pid_file_probe(e, *i, false)) < 0)
+                if ((r = mk_executor_add_pid_file_probe(e, *i, true)) < 0)
                         return config_failed(e, "--pid-file", r);
+        for (const char **i = o->pid_files_exist; *i; i++)
+                if ((r = mk_executor_add_pid_file_probe(e, *i, false)) < 0)
+                        return config_failed(e, "--pid-file-exists", r);
         if (o->notify && (r = mk_executor_add_notify_probe(e)) < 0)
                 return config_failed(e, "--notify", r);
         for (size_t i = 0; i < o->n_listen; i++)
@@ -103,6 +119,10 @@ static int configure(const Options *o, MkExecutor *e) {
                 return config_failed(e, "--kill-signal", r);
         if ((r = mk_executor_set_stop_timeout(e, o->stop_timeout_usec)) < 0)
                 return config_failed(e, "--stop-timeout", r);
+        if (o->kill_mode_set && (r = mk_executor_set_kill_mode(e, o->kill_mode)) < 0)
+                return config_failed(e, "--kill-mode", r);
+        if ((r = mk_executor_set_notify_handler(e, service_on_notify, NULL)) < 0)
+                return config_failed(e, "--notify", r);
         if ((r = mk_executor_set_expected_exit(e, o->expected_exit)) < 0)
                 return config_failed(e, "--expect-exit", r);
         if ((r = mk_executor_set_pre_check(e, o->pre_check)) < 0)
@@ -171,14 +191,12 @@ void service_describe(const Options *o, MkExecutor *e) {
         if (!log_is_verbose())
                 return;
 
-        if (o->shell)
-                log_info("service %s: /bin/sh -c '%s'", mk_executor_get_name(e), o->command[0]);
-        else {
-                char line[1024] = "";
-                size_t n = 0;
-                for (char **i = o->command; *i && n < sizeof line; i++)
-                        n += (size_t) snprintf(line + n, sizeof line - n, "%s%s", i == o->command ? "" : " ", *i);
-                log_info("service %s: %s", mk_executor_get_name(e), line);
+        /* Quoted as a shell would take it back: empty words, blanks and
+         * control characters are seen for what they are. */
+        {
+                char *const sh[] = { (char *) "/bin/sh", (char *) "-c", o->command[0], NULL };
+                _cleanup_free_ char *line = shell_quote_argv(o->shell ? sh : o->command);
+                log_info("service %s: %s", mk_executor_get_name(e), line ?: "(out of memory)");
         }
         if (o->cwd)
                 log_info("working directory: %s", o->cwd);
@@ -205,6 +223,8 @@ void service_describe(const Options *o, MkExecutor *e) {
                          o->http_method ?: "HEAD", shown ?: "(URL)", o->http_status ?: "^2[0-9][0-9]$");
         }
         for (const char **i = o->pid_files; *i; i++)
+                log_info("ready when: the file %s holds the pid of a live process of the service", *i);
+        for (const char **i = o->pid_files_exist; *i; i++)
                 log_info("ready when: the file %s exists", *i);
         if (o->notify)
                 log_info("ready when: the service sends READY=1 to its NOTIFY_SOCKET");
@@ -216,12 +236,15 @@ void service_describe(const Options *o, MkExecutor *e) {
         for (const char **i = o->exec_probes; *i; i++)
                 log_info("ready when: '%s' exits 0", *i);
         if (!o->outputs[0] && !o->n_tcp && !o->unix_paths[0] && !o->http_urls[0] && !o->pid_files[0] &&
+            !o->pid_files_exist[0] &&
             !o->notify && !o->exec_probes[0])
                 log_info("ready when: the command has been executed");
         if (o->timeout_usec == MK_USEC_INFINITY)
                 log_info("readiness deadline: none");
         else
                 log_info("readiness deadline: %.3g s", (double) o->timeout_usec / 1e6);
-        log_info("stopping with SIG%s, then SIG%s after %.3g s", sigabbrev_np(o->stop_signal) ?: "?",
+        log_info("stopping with SIG%s to %s, then SIG%s to every process after %.3g s",
+                 sigabbrev_np(o->stop_signal) ?: "?",
+                 o->kill_mode_set && o->kill_mode == MK_KILL_MIXED ? "the main process" : "every process",
                  sigabbrev_np(o->kill_signal) ?: "?", (double) o->stop_timeout_usec / 1e6);
 }

@@ -14,3 +14,6 @@ int service_new(const Options *o, sd_event *event, MkExecutor **ret);
 /* Says, with --verbose, what will be started and how readiness is checked
  * (variable names only, never their values). */
 void service_describe(const Options *o, MkExecutor *e);
+/* The notify handler: STATUS=, STOPPING=1, RELOADING=1 and MAINPID= in
+ * --verbose messages (escaped). */
+void service_on_notify(MkExecutor *e, const char *status, unsigned flags, void *userdata);

@@ -1,145 +1,147 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "then.h"
 #include "util/macro.h"
-#include "util/pidfd-util.h"
-
-extern char **environ;
 
 struct Then {
-        pid_t pid;
-        int pidfd;
-        sd_event_source *exit_source;
+        MkExecutor *e;
+        int status;         /* -1 while the command's main process runs */
+        int last_signal;    /* the last signal passed on */
+        bool done_called;
         ThenDoneHandler done;
         void *userdata;
 };
 
-/* Variables we set for the command; stale copies from our own
- * environment are dropped, and so is our NOTIFY_SOCKET. */
-static bool is_ours(const char *entry) {
-        static const char *const names[] = { "MIRAKURU_PID", "MIRAKURU_NAME", "MIRAKURU_LISTEN_PORT",
-                                             "MIRAKURU_LISTEN_PORTS", "NOTIFY_SOCKET" };
-        size_t n = strcspn(entry, "=");
-
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-                if (strlen(names[i]) == n && strncmp(entry, names[i], n) == 0)
-                        return true;
-        return false;
+static void report(Then *t) {
+        if (t->done_called)
+                return;
+        t->done_called = true;
+        if (t->done)
+                t->done(t, t->status, t->userdata);
 }
 
-static void env_free(char **env) {
-        for (char **i = env; i && *i; i++)
-                free(*i);
-        free(env);
+/* Every process of the command is gone. */
+static void on_stopped(MkExecutor *e, int result, void *userdata) {
+        Then *t = userdata;
+
+        if (result == 1)
+                log_warning("processes the --then command left behind had to be killed");
+        report(t);
 }
 
-/* gcc 12's -fanalyzer reports the copies leaked: its writes to a symbolic
- * index (env[k++] in the next round) drop what it knew of the one before.
- * env_free() frees every entry up to the NULL. */
-ANALYZER_IGNORE_LEAK_BEGIN
-static int build_env(MkExecutor *e, unsigned n_listen, char ***ret) {
-        size_t n = 0, k = 0;
-        char **env;
+/* The command's shell ended: its status is ours; what it left is stopped. */
+static void on_command_exit(MkExecutor *e, const MkExit *x, void *userdata) {
+        Then *t = userdata;
+        int r;
+
+        if (t->status >= 0)
+                return;
+        t->status = mk_exit_to_status(x);
+        r = mk_executor_stop_async(e, on_stopped, t);
+        if (r < 0 || mk_executor_get_state(e) == MK_STATE_IDLE)
+                report(t);
+}
+
+static void on_started(MkExecutor *e, int result, void *userdata) {
+        Then *t = userdata;
+
+        if (result >= 0)
+                return;
+        /* Torn down already. */
+        if (result != -ECANCELED)
+                log_error("could not run the --then command: %s", mk_executor_get_error(e) ?: strerror(-result));
+        t->status = result == -ECANCELED && t->last_signal ? 128 + t->last_signal : start_error_to_exit(result);
+        report(t);
+}
+
+static int set_env_int(MkExecutor *e, const char *name, unsigned v) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%u", v);
+        return mk_executor_set_env(e, name, buf);
+}
+
+static int configure(Then *t, const Options *o, MkExecutor *service, sd_event *event) {
+        static const char *const ours[] = { "MIRAKURU_PID", "MIRAKURU_NAME", "MIRAKURU_LISTEN_PORT",
+                                            "MIRAKURU_LISTEN_PORTS", "NOTIFY_SOCKET" };
+        MkExecutor *e = t->e;
         char ports[6 * 64 + 1] = "";
         uint16_t first_port = 0;
+        int r;
 
-        while (environ[n])
-                n++;
-        env = calloc(n + 5, sizeof(char *));
-        if (!env)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!is_ours(environ[i]) && !(env[k++] = strdup(environ[i])))
-                        goto oom;
-        /* A group (-f) has no one service: E is NULL. */
-        if (e && (asprintf_safe(&env[k++], "MIRAKURU_PID=%d", (int) mk_executor_get_pid(e)) < 0 ||
-                  asprintf_safe(&env[k++], "MIRAKURU_NAME=%s", mk_executor_get_name(e)) < 0)) {
-                env[--k] = NULL;
-                goto oom;
-        }
-        for (unsigned i = 0; i < n_listen && i < 64; i++) {
+        r = mk_executor_set_shell_command(e, o->then);
+        if (r >= 0)
+                r = mk_executor_set_name(e, "then");
+        if (r >= 0)
+                r = mk_executor_attach_event(e, event, 0);
+        /* Straight to our stdout and stderr, as if we were not there. */
+        if (r >= 0)
+                r = mk_executor_set_direct_output_fd(e, MK_STREAM_STDOUT, STDOUT_FILENO);
+        if (r >= 0)
+                r = mk_executor_set_direct_output_fd(e, MK_STREAM_STDERR, STDERR_FILENO);
+        if (r >= 0 && fcntl(STDIN_FILENO, F_GETFD) >= 0)
+                r = mk_executor_set_stdin_fd(e, STDIN_FILENO);
+        if (r >= 0)
+                r = mk_executor_set_timeout(e, MK_USEC_INFINITY);
+        /* Its end is the command's end: background jobs do not carry it on. */
+        if (r >= 0)
+                r = mk_executor_set_follow_daemon(e, false);
+        if (r >= 0)
+                r = mk_executor_set_stop_timeout(e, o->stop_timeout_usec);
+        if (r >= 0 && o->containment_set)
+                r = mk_executor_set_containment(e, o->containment);
+        /* Stale copies from our own environment are dropped. */
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(ours); i++)
+                r = mk_executor_unset_env(e, ours[i]);
+        if (r >= 0 && service && mk_executor_get_pid(service) > 0)
+                r = set_env_int(e, "MIRAKURU_PID", (unsigned) mk_executor_get_pid(service));
+        if (r >= 0 && service)
+                r = mk_executor_set_env(e, "MIRAKURU_NAME", mk_executor_get_name(service));
+        for (unsigned i = 0; service && i < o->n_listen && i < 64; i++) {
                 uint16_t port;
-                if (mk_executor_get_listen_port(e, i, &port) < 0)
+                if (mk_executor_get_listen_port(service, i, &port) < 0)
                         break;
                 if (i == 0)
                         first_port = port;
                 snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%u", i ? " " : "", port);
         }
-        if (first_port > 0 &&
-            (asprintf_safe(&env[k++], "MIRAKURU_LISTEN_PORT=%u", first_port) < 0 ||
-             asprintf_safe(&env[k++], "MIRAKURU_LISTEN_PORTS=%s", ports) < 0)) {
-                env[--k] = NULL;
-                goto oom;
+        if (r >= 0 && first_port > 0) {
+                r = set_env_int(e, "MIRAKURU_LISTEN_PORT", first_port);
+                if (r >= 0)
+                        r = mk_executor_set_env(e, "MIRAKURU_LISTEN_PORTS", ports);
         }
-        *ret = env;
-        return 0;
-oom:
-        env_free(env);
-        return -ENOMEM;
-}
-ANALYZER_IGNORE_END
-
-static int on_then_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
-        Then *t = userdata;
-        siginfo_t si = {};
-        int status;
-
-        if (waitid(P_PIDFD, (id_t) t->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-                return 0;
-        t->exit_source = sd_event_source_disable_unref(t->exit_source);
-        t->pid = 0;
-        status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-        if (t->done)
-                t->done(t, status, t->userdata);
-        return 0;
+        if (r >= 0)
+                r = mk_executor_set_exit_handler(e, on_command_exit, t);
+        return r;
 }
 
-int then_start(const char *command, MkExecutor *e, unsigned n_listen, sd_event *event,
-               ThenDoneHandler done, void *userdata, Then **ret) {
-        const char *argv[] = { "/bin/sh", "-c", command, NULL };
-        sigset_t none;
-        char **env = NULL;
+int then_start(const Options *o, MkExecutor *service, sd_event *event, ThenDoneHandler done, void *userdata,
+               Then **ret) {
         Then *t;
         int r;
 
         t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
-        *t = (Then) { .pidfd = -EBADF, .done = done, .userdata = userdata };
-
-        r = build_env(e, n_listen, &env);
+        *t = (Then) { .status = -1, .done = done, .userdata = userdata };
+        r = mk_executor_new(&t->e);
+        if (r >= 0)
+                r = configure(t, o, service, event);
         if (r < 0) {
-                free(t);
+                then_free(t);
                 return r;
         }
-
-        sigemptyset(&none);
-        t->pid = fork_with_pidfd(&t->pidfd);
-        if (t->pid < 0) {
-                r = -errno;
-                env_free(env);
-                free(t);
-                return r;
-        }
-        if (t->pid == 0) {
-                /* Only async-signal-safe calls here. We block the signals we
-                 * handle; the command gets a clean mask. */
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                execve(argv[0], (char *const *) argv, env);
-                _exit(127);
-        }
-        env_free(env);
-
-        r = sd_event_add_io(event, &t->exit_source, t->pidfd, EPOLLIN, on_then_exit, t);
+        /* Its result comes through on_started (errors) and on_command_exit. */
+        r = mk_executor_start_async(t->e, on_started, t);
         if (r < 0) {
+                log_error("could not run the --then command: %s", mk_executor_get_error(t->e) ?: strerror(-r));
                 then_free(t);
                 return r;
         }
@@ -147,35 +149,32 @@ int then_start(const char *command, MkExecutor *e, unsigned n_listen, sd_event *
         return 0;
 }
 
-int then_signal(Then *t, int signo) {
-        if (!t || t->pid <= 0)
-                return -ESRCH;
-        /* Through the pidfd: the pid cannot have been reused. */
-        return pidfd_signal_child(t->pidfd, t->pid, signo);
+bool then_is_running(Then *t) {
+        return t && t->status < 0 && !t->done_called;
 }
 
 bool then_forward_signal(Then *t, const struct signalfd_siginfo *si) {
-        if (then_get_pid(t) <= 0)
+        if (!t || t->done_called)
                 return false;
-        if (si->ssi_code != SI_KERNEL)
-                (void) then_signal(t, (int) si->ssi_signo);
+        t->last_signal = (int) si->ssi_signo;
+        if (t->status < 0)
+                /* The whole tree: it runs in a session of its own, so a
+                 * terminal's signal did not reach it. */
+                (void) mk_executor_kill(t->e, (int) si->ssi_signo, false);
+        else
+                /* Asked again while its leftovers are stopped: no waiting. */
+                (void) mk_executor_kill(t->e, 0, false);
         return true;
-}
-
-pid_t then_get_pid(Then *t) {
-        return t ? t->pid : 0;
 }
 
 Then *then_free(Then *t) {
         if (!t)
                 return NULL;
-        t->exit_source = sd_event_source_disable_unref(t->exit_source);
-        if (t->pid > 0) {
-                siginfo_t si;
-                (void) kill(t->pid, SIGKILL);
-                (void) waitid(P_PID, (id_t) t->pid, &si, WEXITED);
+        if (t->e) {
+                (void) mk_executor_set_exit_handler(t->e, NULL, NULL);
+                /* The last reference stops whatever still runs. */
+                mk_executor_unref(t->e);
         }
-        safe_close(t->pidfd);
         free(t);
         return NULL;
 }

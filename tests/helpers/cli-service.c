@@ -20,6 +20,11 @@
  *   pause            wait for signals forever
  *   http PORT CODE   serve HTTP on 127.0.0.1 PORT, answering CODE, forever
  *   connect PORT     connect to 127.0.0.1 PORT; exit 0 if that works, else 1
+ *   fork-exit-ms N   daemonize: fork; the parent (the launcher) exits 0 after
+ *                    N ms, the child calls setsid() and goes on with the rest
+ *   child-log FILE   fork a child that appends "TERM" to FILE on each SIGTERM,
+ *                    writes its pid to FILE.pid and pauses
+ *   term-notify TEXT on SIGTERM, send TEXT to $NOTIFY_SOCKET, then exit 0
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +44,22 @@ static volatile sig_atomic_t term_exit_code;
 static void on_term(int sig) {
         (void) sig;
         _exit(term_exit_code);
+}
+
+static const char *term_notify_text, *child_log_file;
+static void on_term_notify(int sig) {
+        (void) sig;
+        notify_send(term_notify_text);
+        _exit(0);
+}
+
+static void on_term_log(int sig) {
+        int fd = open(child_log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        (void) sig;
+        if (fd >= 0) {
+                (void) write(fd, "TERM\n", 5);
+                close(fd);
+        }
 }
 
 static void serve_http(int port, int code) {
@@ -126,6 +147,38 @@ int main(int argc, char **argv) {
                 } else if (strcmp(a, "http") == 0) {
                         int port = atoi(next_arg(argv, &i, argc));
                         serve_http(port, atoi(next_arg(argv, &i, argc)));
+                } else if (strcmp(a, "fork-exit-ms") == 0) {
+                        long ms = atol(next_arg(argv, &i, argc));
+                        pid_t pid;
+                        fflush(stdout);
+                        pid = fork();
+                        if (pid < 0)
+                                die("fork");
+                        if (pid > 0) {
+                                sleep_ms(ms);
+                                _exit(0);
+                        }
+                        (void) setsid();
+                } else if (strcmp(a, "child-log") == 0) {
+                        const char *path = next_arg(argv, &i, argc);
+                        pid_t pid;
+                        fflush(stdout);
+                        pid = fork();
+                        if (pid < 0)
+                                die("fork");
+                        if (pid == 0) {
+                                char *pid_path;
+                                child_log_file = path;
+                                signal(SIGTERM, on_term_log);
+                                if (asprintf(&pid_path, "%s.pid", path) < 0)
+                                        die("asprintf");
+                                write_pid_file(pid_path, getpid());
+                                for (;;)
+                                        pause();
+                        }
+                } else if (strcmp(a, "term-notify") == 0) {
+                        term_notify_text = next_arg(argv, &i, argc);
+                        signal(SIGTERM, on_term_notify);
                 } else if (strcmp(a, "connect") == 0) {
                         struct sockaddr_in sa = { .sin_family = AF_INET,
                                                   .sin_port = htons((uint16_t) atoi(next_arg(argv, &i, argc))) };

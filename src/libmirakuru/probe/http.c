@@ -341,12 +341,13 @@ static void http_set_error_status(HttpProbe *h, CURLcode res) {
                 char s[128];
                 (void) snprintf(s, sizeof s, "%s", strerror((int) os_errno));
                 s[0] = (char) tolower((unsigned char) s[0]);
-                probe_set_status(&h->probe, "%s", s);
+                probe_set_status(&h->probe, "%s: %s", h->url_given, s);
         } else if (res == CURLE_OPERATION_TIMEDOUT)
-                probe_set_status(&h->probe, "no answer within %" PRIu64 " ms",
+                probe_set_status(&h->probe, "no answer from %s within %" PRIu64 " ms", h->url_given,
                                  h->timeout_usec / 1000);
         else
-                probe_set_status(&h->probe, "%s", h->errbuf[0] ? h->errbuf : curl_api.easy_strerror(res));
+                probe_set_status(&h->probe, "%s: %s", h->url_given,
+                                 h->errbuf[0] ? h->errbuf : curl_api.easy_strerror(res));
 }
 
 /* A request finished? Pass, or schedule the next one. */
@@ -366,11 +367,11 @@ static void http_check(HttpProbe *h) {
                 h->in_multi = false;
 
                 if (res == CURLE_OK && http_status_line_code(h->status_line) != code)
-                        probe_set_status(&h->probe, "malformed HTTP status line");
+                        probe_set_status(&h->probe, "%s: malformed HTTP status line", h->url_given);
                 else if (res == CURLE_OK) {
                         char s[32];
                         (void) snprintf(s, sizeof s, "%03ld", code);
-                        probe_set_status(&h->probe, "HTTP %ld", code);
+                        probe_set_status(&h->probe, "%s answered HTTP %ld", h->url_given, code);
                         if (regexec(&h->status_re, s, 0, NULL, 0) == 0) {
                                 probe_passed(&h->probe); /* cancels: h's run is over */
                                 return;

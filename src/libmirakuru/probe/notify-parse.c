@@ -43,6 +43,15 @@ int notify_parse(const char *buf, size_t len, NotifyMessage *ret) {
                         if (key_is(p, key_len, "READY")) {
                                 if (value_len == 1 && value[0] == '1')
                                         m.ready = true;
+                        } else if (key_is(p, key_len, "STOPPING")) {
+                                if (value_len == 1 && value[0] == '1')
+                                        m.stopping = true;
+                        } else if (key_is(p, key_len, "RELOADING")) {
+                                if (value_len == 1 && value[0] == '1')
+                                        m.reloading = true;
+                        } else if (key_is(p, key_len, "WATCHDOG")) {
+                                if (value_len == 1 && value[0] == '1')
+                                        m.watchdog = true;
                         } else if (key_is(p, key_len, "STATUS")) {
                                 m.status = value;
                                 m.status_len = value_len;

@@ -10,6 +10,9 @@
 
 typedef struct NotifyMessage {
         bool ready;                   /* READY=1 */
+        bool stopping;                /* STOPPING=1 */
+        bool reloading;               /* RELOADING=1 */
+        bool watchdog;                /* WATCHDOG=1 (a keep-alive; nothing to do) */
         const char *status;           /* STATUS=, points into the datagram; NULL if absent */
         size_t status_len;
         pid_t main_pid;               /* MAINPID=, 0 if absent or invalid */

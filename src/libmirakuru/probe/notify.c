@@ -147,8 +147,10 @@ static bool notify_handle(NotifyProbe *n, const char *buf, size_t len) {
                 free(n->status);
                 n->status = strndup(m.status, m.status_len);
         }
-        if (m.main_pid > 0)
+        if (m.main_pid > 0) {
                 n->main_pid = m.main_pid;
+                probe_main_pid(&n->probe, m.main_pid);
+        }
         if (m.errno_value > 0)
                 n->errno_value = m.errno_value;
         if (m.exit_status >= 0)
@@ -156,6 +158,11 @@ static bool notify_handle(NotifyProbe *n, const char *buf, size_t len) {
         if (m.extend_timeout_usec > 0)
                 probe_extend_deadline(&n->probe, m.extend_timeout_usec);
         notify_update_status(n);
+        unsigned flags = (m.ready ? MK_NOTIFY_READY : 0) | (m.stopping ? MK_NOTIFY_STOPPING : 0) |
+                         (m.reloading ? MK_NOTIFY_RELOADING : 0) | (m.watchdog ? MK_NOTIFY_WATCHDOG : 0) |
+                         (m.main_pid > 0 ? MK_NOTIFY_MAINPID : 0);
+        _cleanup_free_ char *status = m.status ? strndup(m.status, m.status_len) : NULL;
+        probe_notify(&n->probe, status, flags);
         return m.ready;
 }
 
@@ -214,7 +221,7 @@ static int notify_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
                         ready = true;
         }
         if (ready)
-                probe_passed(&n->probe); /* cancels: no more reads */
+                probe_passed(&n->probe); /* the socket stays open (keep_listening) */
         return 0;
 }
 
@@ -295,6 +302,7 @@ static void notify_done(Probe *p) {
 static const ProbeOps notify_ops = {
         .name = "notify",
         .size = sizeof(NotifyProbe),
+        .keep_listening = true,
         .prepare = notify_prepare,
         .start = notify_start,
         .cancel = notify_cancel,

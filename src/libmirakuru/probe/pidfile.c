@@ -19,7 +19,9 @@
 #include "probe.h"
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ATTRIB)
-#define PID_FILE_MAX 64
+#define PID_FILE_MAX 4096
+
+static const ProbeOps pidfile_ops;
 
 typedef struct PidFileProbe {
         Probe probe;
@@ -30,10 +32,13 @@ typedef struct PidFileProbe {
         unsigned n_retries;
 } PidFileProbe;
 
-/* Reads the pid out of CONTENT: digits, then only white space. */
-static pid_t parse_pid(const char *content) {
+/* Reads the pid out of CONTENT's first line (as systemd's PIDFile= does;
+ * postgres's postmaster.pid has more lines): digits, then only white space. */
+static pid_t parse_pid(char *content) {
         char *end;
         long v;
+
+        content[strcspn(content, "\n")] = '\0';
 
         content += strspn(content, " \t");
         if (*content < '0' || *content > '9')
@@ -142,6 +147,26 @@ static void pidfile_check(PidFileProbe *f) {
         }
         probe_set_status(&f->probe, "%s holds pid %d", f->path, (int) pid);
         probe_passed(&f->probe);
+}
+
+pid_t executor_pid_file_pid(MkExecutor *e) {
+        PidFileProbe *f = (PidFileProbe *) executor_find_probe(e, &pidfile_ops, 0);
+        _cleanup_close_ int fd = -EBADF;
+        char buf[PID_FILE_MAX + 1];
+        ssize_t n;
+        pid_t pid;
+
+        if (!f)
+                return 0;
+        fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return 0;
+        n = pread(fd, buf, PID_FILE_MAX, 0);
+        if (n <= 0 || memchr(buf, '\0', (size_t) n))
+                return 0;
+        buf[n] = '\0';
+        pid = parse_pid(buf);
+        return pid > 0 && pid_of_service(f, pid) ? pid : 0;
 }
 
 static int on_inotify(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {

@@ -150,10 +150,20 @@ void probe_passed(Probe *p) {
         if (p->passed)
                 return;
         p->passed = true;
-        if (p->started && p->ops->cancel)
-                p->ops->cancel(p);
-        p->started = false;
+        if (!p->ops->keep_listening) {
+                if (p->started && p->ops->cancel)
+                        p->ops->cancel(p);
+                p->started = false;
+        }
         executor_probe_passed(e);
+}
+
+void probe_main_pid(Probe *p, pid_t pid) {
+        executor_main_pid_hint(p->executor, pid);
+}
+
+void probe_notify(Probe *p, const char *status, unsigned flags) {
+        executor_notify(p->executor, status, flags);
 }
 
 void probe_failed(Probe *p, int error, const char *fmt, ...) {

@@ -17,6 +17,9 @@ typedef struct Probe Probe;
 typedef struct ProbeOps {
         const char *name; /* "tcp", "http", ... for messages */
         size_t size;      /* of the probe's struct, which starts with Probe */
+        /* Keeps its event sources after passing, until the service is gone
+         * (the notify socket); cancel() is then called when the run ends. */
+        bool keep_listening;
 
         /* Before spawning: > 0 if something already answers where this probe
          * looks (set the status to say what), 0 if not. May be NULL. */
@@ -87,6 +90,10 @@ int probe_arm_timer(Probe *p, sd_event_source **s, uint64_t usec, sd_event_time_
 int probe_add_io(Probe *p, sd_event_source **s, int fd, uint32_t events, sd_event_io_handler_t cb);
 
 void probe_passed(Probe *p);
+/* For keep_listening probes: the service named its main process (MAINPID=),
+ * or said something on the notify socket (see MkNotifyHandler). */
+void probe_main_pid(Probe *p, pid_t pid);
+void probe_notify(Probe *p, const char *status, unsigned flags);
 /* A fatal problem: the start fails with ERROR (negative errno). */
 void probe_failed(Probe *p, int error, const char *fmt, ...) _printf_(3, 4);
 /* What it last saw ("connection refused", "HTTP 503"). */

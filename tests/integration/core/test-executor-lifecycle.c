@@ -242,13 +242,18 @@ static void test_daemonizing_service(void **state) {
         _cleanup_free_ char *pidfile = tmp_path(dir, "daemon.pid");
         _cleanup_(mk_executor_unrefp) MkExecutor *e = service("daemon", pidfile, "exit", "0", NULL);
 
-        /* The main process exits 0 after forking: mirakuru's daemon case. */
+        /* The main process exits 0 after forking: mirakuru's daemon case.
+         * A service is its cgroup: the daemon it left goes on as the
+         * service, its main process the single one left (issue 13). */
         assert_int_equal(mk_executor_start(e), 0);
-        assert_int_equal(mk_executor_wait(e, WAIT_USEC), 0);
-        assert_false(mk_executor_is_running(e));
         assert_true(test_wait_file(pidfile, WAIT_USEC));
         pid_t daemon = test_read_pid_file(pidfile);
         assert_true(daemon > 0);
+        assert_int_equal(mk_executor_wait(e, 300 * MK_USEC_PER_MSEC), -ETIMEDOUT);
+        assert_true(mk_executor_get_launcher_exited(e));
+        assert_true(mk_executor_is_running(e));
+        assert_int_equal(mk_executor_get_pid(e), daemon);
+        assert_int_not_equal(mk_executor_get_state(e), MK_STATE_EXITED);
         assert_true(test_pid_alive(daemon));
         /* stop reaches the daemon it left behind */
         assert_int_equal(mk_executor_stop(e), 0);
@@ -274,10 +279,16 @@ static void test_daemonizing_service_with_probe(void **state) {
         assert_int_equal(access(pidfile, F_OK), 0);
         pid_t daemon = test_read_pid_file(pidfile);
         assert_true(test_pid_alive(daemon));
-        assert_int_equal(mk_executor_wait(e, WAIT_USEC), 0);
+        /* The launcher's exit is not the service's (issue 13): the service
+         * ends when the daemon does. */
+        assert_int_equal(mk_executor_wait(e, 300 * MK_USEC_PER_MSEC), -ETIMEDOUT);
         MkExit x;
+        assert_int_equal(mk_executor_get_exit(e, &x), -ENODATA);
+        assert_int_equal(kill(daemon, SIGTERM), 0);
+        assert_int_equal(mk_executor_wait(e, WAIT_USEC), 0);
+        assert_int_equal(mk_executor_get_state(e), MK_STATE_EXITED);
         assert_int_equal(mk_executor_get_exit(e, &x), 0);
-        assert_int_equal(x.status, 0);
+        assert_true(x.clean);
         assert_int_equal(mk_executor_stop(e), 0);
         assert_true(test_wait_pid_gone(daemon, WAIT_USEC));
         test_rm_rf(dir);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Issue 13, item 5: a reader of our stdout that stops reading must not
+ * block the supervisor: the readiness deadline still passes (124, with its
+ * message), and SIGTERM still stops us at once. Needs the library's
+ * non-blocking forwarding (capture.c). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli-pipe.h"
+#include "cli-test.h"
+
+#define SEC UINT64_C(1000000)
+
+static void test_deadline_with_stuck_reader(void **state) {
+        char *status = cli_path_in_dir("status"), *err = cli_path_in_dir("err");
+        pid_t pg = pipe_spawn("{ \"$RUN\" --timeout 2 --output X -- yes 2> \"$DIR/err\"; "
+                              "echo $? > \"$DIR/status\"; } | sleep 30");
+
+        int st = pipe_wait_status(status, 15 * SEC);
+        pipe_kill(pg);
+        assert_int_equal(st, 124);
+        char *text = test_read_file(err);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "start timed out"));
+        free(text);
+        free(status);
+        free(err);
+}
+
+static void test_sigterm_with_stuck_reader(void **state) {
+        char *status = cli_path_in_dir("status2"), *pid_file = cli_path_in_dir("run.pid");
+        pid_t pg = pipe_spawn("{ \"$RUN\" --output X -- yes 2>/dev/null & echo $! > \"$DIR/run.pid\"; "
+                              "wait $!; echo $? > \"$DIR/status2\"; } | sleep 30");
+
+        pid_t run = cli_pid_from(pid_file);
+        /* Let the pipe fill up. */
+        usleep(500 * 1000);
+        assert_int_equal(kill(run, SIGTERM), 0);
+        int st = pipe_wait_status(status, 10 * SEC);
+        pipe_kill(pg);
+        assert_int_equal(st, 128 + SIGTERM); /* a signal before ready: 128+N (mirakuru-run(1)) */
+        free(status);
+        free(pid_file);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_deadline_with_stuck_reader),
+                cmocka_unit_test(test_sigterm_with_stuck_reader),
+        };
+        return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
+}
