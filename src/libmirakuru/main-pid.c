@@ -168,8 +168,10 @@ static int follow(MkExecutor *e, pid_t pid) {
                 if (r >= 0)
                         e->main.pidfd = TAKE_FD(pidfd);
         } else
+                /* accuracy 1 us, as every timer of the library: sd-event's default
+                 * would let it slip by 250 ms */
                 r = sd_event_add_time_relative(e->event, &e->main.source, CLOCK_MONOTONIC, MAIN_PID_POLL_USEC,
-                                               0, on_followed_poll, e);
+                                               1, on_followed_poll, e);
         if (r >= 0)
                 r = sd_event_source_set_priority(e->main.source, e->priority);
         if (r < 0) {
