@@ -28,7 +28,9 @@ static int check_lines(MkExecutor *e, void *userdata) {
 static void test_custom_timer(void **state) {
         char *flag = test_path_in(test_dir, "flag");
         Check c = { .flag = flag };
-        MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", "150", "--touch", flag, NULL);
+        /* valgrind may take longer than 150 ms to get the probe going */
+        MkExecutor *e = server(PASS_TIMEOUT_USEC, "--delay-ms", test_under_valgrind() ? "1500" : "150",
+                               "--touch", flag, NULL);
 
         assert_int_equal(mk_executor_add_custom_probe(e, check_file, &c, 10 * MK_USEC_PER_MSEC, false), 0);
         assert_start(e, 0);
