@@ -380,7 +380,11 @@ int mk_executor_set_bus_address(MkExecutor *e, const char *address);
 /* Leak forensics: the processes the last stop or kill found still running
  * when it had to use the kill signal (after the stop timeout, or a kill),
  * as "PID CMDLINE\n" lines, recorded at kill time; "" when the stop signal
- * was enough. *RET is malloc'd (free() it). Returns how many processes
+ * was enough. Processes found outside the service's cgroup (a root service
+ * can move itself out; docs/containment.md) are listed too, with
+ * " (had left the service's cgroup)" or, for the main process, which is
+ * still stopped through its pidfd, " (the main process, which had left the
+ * service's cgroup)" after the command line. *RET is malloc'd (free() it). Returns how many processes
  * are listed (>= 0), -EINVAL, -ENOMEM. Cleared by the next start. */
 int mk_executor_get_leftovers(MkExecutor *e, char **ret);
 

@@ -14,6 +14,8 @@ typedef struct CgroupContainment {
         sd_event_source *watch;  /* inotify on cgroup.events */
         sd_event_source *defer;  /* reports an emptiness found when the watch started */
         Guard guard;
+        pid_t *recorded; /* processes outside the cgroup already in the leak record */
+        size_t n_recorded;
 } CgroupContainment;
 
 /* Makes <our cgroup>/mirakuru-<pid>-<starttime>-<n> after cleaning stale

@@ -14,10 +14,15 @@
 #include <unistd.h>
 
 #include "cgroup-backend.h"
+#include "cgroup-tree.h"
 #include "cgroup-util.h"
+#include "escapees.h"
+#include "util/pidfd-util.h"
 
 #define CGROUP_PREFIX "mirakuru"
 #define DESTROY_WAIT_MS 2000
+/* The look for processes that left the cgroup reads its members within this. */
+#define OUTSIDE_BUDGET_USEC (100 * 1000ULL)
 
 int cgroup_backend_make(CgroupContainment *g) {
         Containment *c = &g->c;
@@ -104,9 +109,9 @@ void cgroup_backend_release(CgroupContainment *g) {
 
         g->watch = sd_event_source_disable_unref(g->watch);
         g->defer = sd_event_source_disable_unref(g->defer);
-        if (c->cgroup_path && cg_is_populated(c->cgroup_path) > 0) {
+        if (c->cgroup_path && g->dir_fd >= 0 && cg_is_populated(c->cgroup_path) > 0) {
                 /* Freed without a stop: do what the guard would. */
-                (void) cg_kill_all(c->cgroup_path, SIGKILL, &c->leftovers);
+                (void) cg_kill_all(g->dir_fd, SIGKILL, &c->leftovers);
                 (void) cg_wait_empty_blocking(c->cgroup_path, DESTROY_WAIT_MS);
         }
         if (c->cgroup_path && g->remove)
@@ -114,25 +119,89 @@ void cgroup_backend_release(CgroupContainment *g) {
         /* Unregister last: until the cgroup is gone the guard still covers it. */
         guard_remove(&g->guard);
         g->dir_fd = safe_close(g->dir_fd);
+        free(g->recorded);
+        g->recorded = NULL;
+        g->n_recorded = 0;
 }
 
 int cgroup_backend_cgroup_fd(Containment *c) {
         return ((CgroupContainment *) c)->dir_fd;
 }
 
+static void record_outside(CgroupContainment *g, pid_t pid, const char *what) {
+        for (size_t i = 0; i < g->n_recorded; i++)
+                if (g->recorded[i] == pid)
+                        return;
+        pid_t *a = realloc(g->recorded, (g->n_recorded + 1) * sizeof(pid_t));
+        if (!a)
+                return;
+        g->recorded = a;
+        a[g->n_recorded++] = pid;
+        (void) leftovers_add_note(&g->c.leftovers, pid, what);
+}
+
+/* What left the cgroup (escapees.h): SIGNO to the main process through its
+ * pidfd (also when it stayed, for SIGKILL: cheap, and it closes the race
+ * with a move; the executor waits for it to be reaped), SIGKILL to each
+ * other process found to have left. Each one outside is recorded once in
+ * the leak record. */
+static void chase_outside(CgroupContainment *g, int signo) {
+        Containment *c = &g->c;
+        _cleanup_free_ pid_t *members = NULL, *out = NULL;
+        size_t n_members = 0, n_out = 0;
+        int r;
+
+        if (c->pid > 0 && !c->main_reaped) {
+                bool left = c->cgroup_path && pid_in_cgroup(c->pid, c->cgroup_path) == 0;
+                if (left || signo == SIGKILL)
+                        (void) pidfd_signal_child(c->pidfd, c->pid, signo);
+                if (left)
+                        record_outside(g, c->pid, "the main process, which had left the service's cgroup");
+        }
+        r = cg_read_pids(g->dir_fd, cg_now_usec() + OUTSIDE_BUDGET_USEC, &members, &n_members);
+        if (r < 0 && r != -ETIME)
+                return;
+        if (escapees_find(members, n_members, c->main_reaped ? 0 : c->pid, &out, &n_out) < 0)
+                return;
+        for (size_t i = 0; i < n_out; i++) {
+                /* Not among the members read within the budget: make sure. */
+                if (!c->cgroup_path || pid_in_cgroup(out[i], c->cgroup_path) != 0)
+                        continue;
+                /* Killed at once, whatever the signal: nothing waits for a
+                 * process outside the cgroup to be gone. */
+                if (kill(out[i], SIGKILL) < 0)
+                        continue;
+                record_outside(g, out[i], "had left the service's cgroup");
+        }
+}
+
 int cgroup_backend_signal(Containment *c, int signo) {
-        if (!c->cgroup_path)
+        CgroupContainment *g = (CgroupContainment *) c;
+
+        int r;
+
+        if (!c->cgroup_path || g->dir_fd < 0)
                 return 0;
         if (signo == SIGKILL)
-                return cg_kill_all(c->cgroup_path, SIGKILL, NULL);
-        return cg_signal_all(c->cgroup_path, signo);
+                r = cg_kill_all(g->dir_fd, SIGKILL, NULL);
+        else
+                r = cg_signal_all(g->dir_fd, signo);
+        chase_outside(g, signo);
+        return r;
 }
 
 int cgroup_backend_kill_all(Containment *c) {
-        if (!c->cgroup_path)
+        CgroupContainment *g = (CgroupContainment *) c;
+
+        int signo = c->params.kill_signal > 0 ? c->params.kill_signal : SIGKILL, r;
+
+        if (!c->cgroup_path || g->dir_fd < 0)
                 return 0;
-        return cg_kill_all(c->cgroup_path, c->params.kill_signal > 0 ? c->params.kill_signal : SIGKILL,
-                           &c->leftovers);
+        r = cg_kill_all(g->dir_fd, signo, &c->leftovers);
+        chase_outside(g, signo);
+        if (signo != SIGKILL && c->pid > 0 && !c->main_reaped)
+                (void) pidfd_signal_child(c->pidfd, c->pid, signo); /* as cgroup.kill would */
+        return r;
 }
 
 int cgroup_backend_is_empty(Containment *c) {

@@ -15,6 +15,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 
 #define GUARD_KILL_PASSES 1000
 #define GUARD_EMPTY_WAIT_MS 10000
+#define GUARD_RMDIR_MS 2000
 #define GUARD_TABLE_MIN 64
 #define GUARD_TRIM_MIN (1024 * 1024UL) /* smaller anonymous mappings are not worth the risk */
 #if defined(__SANITIZE_ADDRESS__)
@@ -142,6 +145,56 @@ static int64_t guard_now_ms(void) {
         struct timespec ts;
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Alignas(struct dirent64) char dents_buf[16384]; /* remove_children() */
+
+/* Removes every cgroup below TOP (which the service may have nested
+ * thousands deep: paths would exceed PATH_MAX), without malloc and with
+ * two fds: from the current directory, remove each child cgroup; one that
+ * is busy (it has children) is entered; a directory left without busy
+ * children is left for its parent through "..". Bounded in time. */
+static void remove_children(int top) {
+        int64_t deadline = guard_now_ms() + GUARD_RMDIR_MS;
+        struct stat top_st, st;
+        int cur;
+
+        if (fstat(top, &top_st) < 0 || (cur = fcntl(top, F_DUPFD_CLOEXEC, 3)) < 0)
+                return;
+        while (guard_now_ms() < deadline) {
+                bool entered = false;
+                ssize_t n;
+
+                if (lseek(cur, 0, SEEK_SET) < 0)
+                        break;
+                while (!entered && (n = getdents64(cur, dents_buf, sizeof dents_buf)) > 0)
+                        for (ssize_t off = 0; off < n;) {
+                                const struct dirent64 *de = (const struct dirent64 *) (dents_buf + off);
+                                off += de->d_reclen;
+                                if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+                                    strcmp(de->d_name, "..") == 0)
+                                        continue;
+                                if (unlinkat(cur, de->d_name, AT_REMOVEDIR) >= 0 || errno == ENOENT)
+                                        continue;
+                                int child = openat(cur, de->d_name, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                                if (child >= 0) {
+                                        close(cur);
+                                        cur = child;
+                                        entered = true;
+                                        break;
+                                }
+                        }
+                if (entered)
+                        continue;
+                if (fstat(cur, &st) < 0 || (st.st_dev == top_st.st_dev && st.st_ino == top_st.st_ino))
+                        break;
+                int up = openat(cur, "..", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                close(cur);
+                if (up < 0)
+                        return;
+                cur = up;
+        }
+        close(cur);
 }
 
 static Entry *entry_new(void) {
@@ -385,8 +438,10 @@ static _Noreturn void guard_main(int pidfd, int sock) {
         }
         guard_wait_empty();
         for (size_t i = 0; i < table_size; i++)
-                if (table[i].id != 0 && table[i].parent_fd >= 0)
+                if (table[i].id != 0 && table[i].parent_fd >= 0) {
+                        remove_children(table[i].fd);
                         (void) unlinkat(table[i].parent_fd, table[i].name, AT_REMOVEDIR);
+                }
         _exit(EXIT_SUCCESS);
 }
 

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A root service against its cgroup (issue 14, F1 and F2): it nests 2,100
+ * cgroups below its own (paths past PATH_MAX) with a child at the bottom
+ * and ignores SIGTERM; a child moves itself out to the parent cgroup; the
+ * main process moves itself out in its SIGTERM handler. Each time the stop
+ * must end within --stop-timeout plus a small constant, every process must
+ * be gone, the ones that left must be listed as killed, and no cgroup may
+ * be left behind. Through mirakuru-run, as users run it; cgroup backend,
+ * as root, below the cgroup the test harness made (tests/sandbox/in-test-cgroup). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fault-common.h"
+#include "fault-fixture.h"
+#include "test-util.h"
+#include "util/macro.h"
+
+/* Stop timeout 1 s plus this much for everything else (--then true, the
+ * kill, the removal) on a shared, noisy machine. */
+#define SLACK_USEC (3 * MK_USEC_PER_SEC)
+#define LIMIT_USEC (90 * MK_USEC_PER_SEC)
+
+static bool in_own_cgroup_tree(void) {
+        char *own = fault_own_cgroup();
+        bool ok = own && strstr(own, "/mirakuru-test.") != NULL;
+        free(own);
+        return ok;
+}
+
+/* The stderr of the run, printed; fails unless PID is listed as killed. */
+static void assert_listed_killed(const char *err, pid_t pid) {
+        char needle[64];
+        snprintf(needle, sizeof needle, "killed: %d ", (int) pid);
+        if (!strstr(err, needle))
+                fail_msg("pid %d is not listed as killed", (int) pid);
+}
+
+static void test_deep_subtree_stops_in_time(void **state) {
+        char err[4300], levels[16];
+        uint64_t after = 0;
+        pid_t cli = 0;
+        (void) state;
+
+        if (!in_own_cgroup_tree()) {
+                skip();
+                return;
+        }
+        snprintf(err, sizeof err, "%s/stderr", fault_dir);
+        snprintf(levels, sizeof levels, "%d", 2100);
+        const char *args[] = { "--containment", "cgroup", "--stop-timeout", "1", "--output", "ready", "--then",
+                               "true", "--", fault_service(), "ignore-term", "deep-cgroup", levels, fault_records,
+                               "record", fault_records, "out", "ready", "pause", NULL };
+        int status = fault_run_cli(args, err, fault_records, LIMIT_USEC, &after, &cli);
+        _cleanup_free_ char *text = test_read_file(err);
+        fprintf(stderr, "# exit %d, %llu us after the deepest child was placed:\n%s", status,
+                (unsigned long long) after, text ?: "");
+        int left = fault_cgroup_cleanup(cli);
+        assert_int_not_equal(status, -1); /* it ended */
+        assert_int_equal(status, 0);
+        assert_true(after < MK_USEC_PER_SEC + SLACK_USEC);
+        assert_int_equal(left, 0); /* the whole tree was removed */
+        size_t n;
+        _cleanup_free_ pid_t *pids = fault_read_pids(fault_records, &n);
+        assert_int_equal(n, 2);
+        fault_assert_gone(pids, n, 0, "a stop of a 2,100-deep cgroup tree");
+        assert_listed_killed(text, pids[0]);
+}
+
+static void test_child_that_left_is_killed_and_listed(void **state) {
+        char err[4300];
+        pid_t cli = 0;
+        (void) state;
+
+        if (!in_own_cgroup_tree()) {
+                skip();
+                return;
+        }
+        snprintf(err, sizeof err, "%s/stderr", fault_dir);
+        const char *args[] = { "--containment", "cgroup", "--stop-timeout", "1", "--output", "ready", "--then",
+                               "true", "--", fault_service(), "leave-cgroup", fault_records, "sleep", "200",
+                               "out", "ready", "pause", NULL };
+        int status = fault_run_cli(args, err, NULL, LIMIT_USEC, NULL, &cli);
+        _cleanup_free_ char *text = test_read_file(err);
+        fprintf(stderr, "# exit %d:\n%s", status, text ?: "");
+        assert_int_equal(fault_cgroup_cleanup(cli), 0);
+        assert_int_equal(status, 0);
+        size_t n;
+        _cleanup_free_ pid_t *pids = fault_read_pids(fault_records, &n);
+        assert_int_equal(n, 1);
+        /* It was signalled before mirakuru-run returned; a zombie until init reaps it. */
+        fault_assert_gone(pids, n, 2 * MK_USEC_PER_SEC, "a stop of a service whose child left its cgroup");
+        assert_listed_killed(text, pids[0]);
+        assert_non_null(strstr(text, "left the service's cgroup"));
+}
+
+static void test_main_that_leaves_on_term_is_killed(void **state) {
+        char err[4300];
+        uint64_t after = 0;
+        pid_t cli = 0;
+        (void) state;
+
+        if (!in_own_cgroup_tree()) {
+                skip();
+                return;
+        }
+        snprintf(err, sizeof err, "%s/stderr", fault_dir);
+        const char *args[] = { "--containment", "cgroup", "--stop-timeout", "1", "--output", "ready", "--then",
+                               "true", "--", fault_service(), "leave-on-term", "record", fault_records, "out",
+                               "ready", "pause", NULL };
+        int status = fault_run_cli(args, err, fault_records, LIMIT_USEC, &after, &cli);
+        _cleanup_free_ char *text = test_read_file(err);
+        fprintf(stderr, "# exit %d, %llu us after start:\n%s", status, (unsigned long long) after, text ?: "");
+        size_t n;
+        _cleanup_free_ pid_t *pids = fault_read_pids(fault_records, &n);
+        if (status == -1 && n == 1)
+                (void) kill(pids[0], SIGKILL); /* the old code left it running */
+        assert_int_equal(fault_cgroup_cleanup(cli), 0);
+        assert_int_not_equal(status, -1);
+        assert_true(after < MK_USEC_PER_SEC + SLACK_USEC);
+        assert_int_equal(n, 1);
+        fault_assert_gone(pids, n, 0, "a stop of a main process that left its cgroup on SIGTERM");
+        assert_listed_killed(text, pids[0]);
+        assert_non_null(strstr(text, "the main process, which had left the service's cgroup"));
+}
+
+int main(void) {
+        if (geteuid() != 0)
+                test_skip_all("needs root: the service moves itself between cgroups");
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_deep_subtree_stops_in_time, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_child_that_left_is_killed_and_listed, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_main_that_leaves_on_term_is_killed, fault_setup, fault_teardown),
+        };
+        return cmocka_run_group_tests_name("escape", tests, NULL, NULL);
+}
