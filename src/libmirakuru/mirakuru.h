@@ -177,7 +177,11 @@ int mk_executor_set_capture_size(MkExecutor *e, size_t bytes);
 /* Also copy STREAM(s) to FD (duplicated; -1 stops copying). Writes are
  * blocking: a reader that stops reading FD holds up this executor's loop. */
 int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd);
-/* Also copy STREAM(s) to a file, created 0600 if needed, appended to. */
+/* Also copy STREAM(s) to a file, created 0600 if needed, appended to.
+ * Opened without blocking; it must be a regular file, a terminal or
+ * /dev/null: a FIFO, socket, directory or other device is refused with
+ * -EINVAL and a message in mk_executor_get_error() (a FIFO would hold the
+ * caller in open(), or the loop in write()). */
 int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path);
 /* Calls HANDLER for every line the service prints. */
 int mk_executor_set_line_handler(MkExecutor *e, MkLineHandler handler, void *userdata);

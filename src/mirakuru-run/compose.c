@@ -3,10 +3,13 @@
  * core format plus our keys for every probe and containment. Every key is
  * known or an error with FILE:LINE; nothing is silently ignored. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "compose.h"
@@ -179,8 +182,10 @@ static int add_listen_unix(Parser *p, Service *s, const yaml_node_t *n, const ch
 
 static int add_http(Parser *p, Service *s, const yaml_node_t *n, const char *v) {
         const char *why = NULL;
-        if (check_url(v, &why) < 0)
-                return bad(p, n, "http: invalid URL '%s': %s", v, why ?: "malformed");
+        if (check_url(v, &why) < 0) {
+                _cleanup_free_ char *shown = url_without_secret_shown(v);
+                return bad(p, n, "http: invalid URL '%s': %s", shown ?: "", why ?: "malformed");
+        }
         int r = mk_executor_add_http_probe(s->e, &(MkHttpProbe) { .url = v });
         return r < 0 ? refused(p, s, n, "http", r) : 0;
 }
@@ -448,7 +453,8 @@ static int parse_key(Parser *p, Service *s, const char *key, const yaml_node_t *
                         return r;
                 r = mk_executor_set_output_file(s->e, MK_STREAM_BOTH, str);
                 if (r < 0)
-                        return bad(p, v, "log_location: cannot open '%s': %s", str, strerror(-r));
+                        return bad(p, v, "log_location: cannot open '%s': %s", str,
+                                   mk_executor_get_error(s->e) ?: strerror(-r));
                 s->has_log_file = true;
                 return 0;
         }
@@ -593,6 +599,37 @@ static int parse_document(Parser *p, Compose *c, sd_event *event) {
         return 0;
 }
 
+/* FILE, opened without blocking (a FIFO would hold us in open() with our
+ * signals blocked) and only if it is a regular file. Says why not. */
+static FILE *compose_open(const char *file) {
+        struct stat st;
+        FILE *f;
+        int fd;
+
+        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                log_error("cannot read %s: %s", file, strerror(errno));
+                return NULL;
+        }
+        if (fstat(fd, &st) < 0) {
+                log_error("cannot read %s: %s", file, strerror(errno));
+                close(fd);
+                return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                log_error("cannot read %s: %s", file, S_ISDIR(st.st_mode) ? "a directory, want a regular file"
+                                                                           : "not a regular file (a FIFO, device or socket)");
+                close(fd);
+                return NULL;
+        }
+        if (fcntl(fd, F_SETFL, 0) < 0 || !(f = fdopen(fd, "re"))) {
+                log_error("cannot read %s: %s", file, strerror(errno));
+                close(fd);
+                return NULL;
+        }
+        return f;
+}
+
 int compose_load(const char *file, const Options *o, sd_event *event, Compose **ret) {
         yaml_parser_t parser;
         yaml_document_t doc;
@@ -600,11 +637,9 @@ int compose_load(const char *file, const Options *o, sd_event *event, Compose **
         FILE *f;
         int r;
 
-        f = fopen(file, "re");
-        if (!f) {
-                log_error("cannot read %s: %s", file, strerror(errno));
+        f = compose_open(file);
+        if (!f)
                 return EXIT_USAGE;
-        }
         c = calloc(1, sizeof *c);
         if (!c || !(c->file = strdup(file)) || !yaml_parser_initialize(&parser)) {
                 fclose(f);

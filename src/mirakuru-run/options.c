@@ -248,8 +248,12 @@ static int parse_one(int c, const char *arg, Options *o) {
                 push(o->unix_paths, arg);
                 return 0;
         case OPT_HTTP:
-                if (check_url(arg, &why) < 0)
-                        return usage_error("invalid --http URL '%s': %s", arg, why ?: "malformed");
+                if (check_url(arg, &why) < 0) {
+                        char *shown = url_without_secret_shown(arg);
+                        int r = usage_error("invalid --http URL '%s': %s", shown ?: "", why ?: "malformed");
+                        free(shown);
+                        return r;
+                }
                 push(o->http_urls, arg);
                 return 0;
         case OPT_HTTP_STATUS:
