@@ -550,13 +550,18 @@ _Noreturn void guard_process_run(int pidfd, int sock, int devnull) {
         /* Own session: a Ctrl-C or a kill of the supervisor's process group
          * must not take the guard along. No handler of the supervisor's. */
         (void) setsid();
+        /* No catchable signal ends or stops the guard (SIGTERM, SIGINT,
+         * SIGTSTP, ...): the service runs as the same user and could send
+         * one. SIGKILL and SIGSTOP cannot be ignored: the supervisor
+         * replaces a guard that got one (guard.c's watcher), and a guard
+         * stopped when the supervisor dies is continued by the kernel
+         * (PR_SET_PDEATHSIG). Synchronous faults still kill it (the kernel
+         * forces their default action). */
         for (int sig = 1; sig < _NSIG; sig++)
-                (void) sigaction(sig, &dfl, NULL);
-        (void) sigaction(SIGPIPE, &ignore, NULL);
-        (void) sigaction(SIGHUP, &ignore, NULL);
-        (void) sigaction(SIGINT, &ignore, NULL);
+                (void) sigaction(sig, sig == SIGCHLD ? &dfl : &ignore, NULL);
         (void) sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) prctl(PR_SET_PDEATHSIG, SIGCONT, 0, 0, 0);
         (void) prctl(PR_SET_NAME, GUARD_COMM, 0, 0, 0);
         /* Keep no directory of the supervisor's busy. */
         (void) chdir("/");
