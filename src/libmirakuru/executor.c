@@ -240,8 +240,9 @@ static void teardown(MkExecutor *e, int first_signal, bool graceful) {
                 (void) containment_kill_all(e->containment);
 
         if (graceful && e->stop_timeout_usec != MK_USEC_INFINITY) {
+                /* issue 14: accuracy 1 ms (0 means sd-event's default, 250 ms late). */
                 r = sd_event_add_time_relative(e->event, &e->stop_timer, CLOCK_MONOTONIC,
-                                               e->stop_timeout_usec, 0, on_stop_timeout, e);
+                                               e->stop_timeout_usec, TIMER_ACCURACY_USEC, on_stop_timeout, e);
                 if (r >= 0)
                         (void) sd_event_source_set_priority(e->stop_timer, e->priority);
                 else
@@ -672,8 +673,8 @@ static int arm_deadline(MkExecutor *e) {
         e->deadline = usec_add(now_usec(), e->timeout_usec);
         if (e->deadline == MK_USEC_INFINITY)
                 return 0;
-        r = sd_event_add_time(e->event, &e->deadline_source, CLOCK_MONOTONIC, e->deadline, 0,
-                              on_deadline, e);
+        r = sd_event_add_time(e->event, &e->deadline_source, CLOCK_MONOTONIC, e->deadline, TIMER_ACCURACY_USEC,
+                              on_deadline, e); /* issue 14: not 250 ms late */
         if (r < 0)
                 return r;
         return sd_event_source_set_priority(e->deadline_source, e->priority);

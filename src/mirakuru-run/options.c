@@ -200,7 +200,9 @@ static int parse_regex_option(const char *option, const char *value) {
         char why[256];
 
         if (check_regex(value, why, sizeof why) < 0)
-                return usage_error("invalid --%s regular expression '%s': %s", option, value, why);
+                return usage_error("invalid --%s regular expression '%.*s%s': %s", option,
+                                   (int) (strlen(value) > 80 ? 80 : strlen(value)), value,
+                                   strlen(value) > 80 ? "..." : "", why); /* not a 100 KB echo */
         return 0;
 }
 

@@ -41,6 +41,7 @@
  *                     guard (its child named mirakuru-guard, as `pgrep -P
  *                     $PPID -x mirakuru-guard` finds it); prints "guard PID
  *                     signalled"
+ *   alines COUNT LEN  print COUNT lines of LEN 'a's (COUNT 0: for ever)
  *   pause             wait for signals forever
  */
 #include <dirent.h>
@@ -407,6 +408,19 @@ int main(int argc, char **argv) {
                 } else if (strcmp(a, "guard") == 0 && arg) {
                         signal_guard(arg);
                         i++;
+                } else if (strcmp(a, "alines") == 0 && arg && i + 2 < argc) {
+                        long count = atol(arg), len = atol(argv[i + 2]);
+                        char *l = malloc((size_t) len + 1);
+                        if (!l)
+                                die("malloc");
+                        memset(l, 'a', (size_t) len);
+                        l[len] = '\n';
+                        for (long k = 0; count == 0 || k < count; k++)
+                                if (fwrite(l, 1, (size_t) len + 1, stdout) != (size_t) len + 1)
+                                        die("write");
+                        fflush(stdout);
+                        free(l);
+                        i += 2;
                 } else if (strcmp(a, "pause") == 0) {
                         fflush(stdout);
                         wait_forever();

@@ -635,7 +635,8 @@ int mk_executor_add_http_probe(MkExecutor *e, const MkHttpProbe *probe) {
         r = regex_compile(&h->status_re, status, REG_EXTENDED | REG_NOSUB, &msg);
         if (r < 0) {
                 if (msg)
-                        executor_set_error(e, "http probe: invalid status regular expression /%s/: %s", status, msg);
+                        executor_set_error(e, "http probe: invalid status regular expression /" REGEX_SHOWN_FMT "/: %s",
+                                           REGEX_SHOWN_ARGS(status), msg);
                 return r;
         }
         h->have_re = true;
