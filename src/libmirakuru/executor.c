@@ -343,8 +343,13 @@ static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t r
         MkExecutor *e = userdata;
         siginfo_t si = {};
 
-        if (waitid(P_PIDFD, (id_t) e->child.pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-                return 0; /* not yet (spurious wake-up) */
+        if (waitid(P_PIDFD, (id_t) e->child.pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) {
+                /* Not yet (spurious wake-up): edge-triggered, so ask epoll
+                 * to look at the pidfd again (a MOD re-arms it). */
+                (void) sd_event_source_set_io_events(e->exit_source, EPOLLIN);
+                (void) sd_event_source_set_io_events(e->exit_source, EPOLLIN | EPOLLET);
+                return 0;
+        }
 
         e->exit_source = sd_event_source_disable_unref(e->exit_source);
         e->main_reaped = true;
@@ -659,7 +664,11 @@ static int spawn_child(MkExecutor *e) {
                 r = capture_new(e->event, e->priority, TAKE_FD(err[0]), MK_STREAM_STDERR,
                                 e->capture_size, e->tee_fd[1], &cb, e, &e->capture[1]);
         if (r >= 0)
-                r = sd_event_add_io(e->event, &e->exit_source, e->child.pidfd, EPOLLIN, on_main_exit, e);
+                /* issue 14: edge-triggered. A pidfd stays readable once the
+                 * process is gone: level-triggered, every pending exit came
+                 * back from each epoll_wait() until dispatched, and N
+                 * services exiting together cost N^2. */
+                r = sd_event_add_io(e->event, &e->exit_source, e->child.pidfd, EPOLLIN | EPOLLET, on_main_exit, e);
         if (r >= 0)
                 r = sd_event_source_set_priority(e->exit_source, e->priority);
         if (r < 0)
