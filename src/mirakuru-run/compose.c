@@ -47,6 +47,9 @@ struct Compose {
         size_t n_services;
 };
 
+/* Mappings and sequences nested deeper than this are refused (ours need 4). */
+#define COMPOSE_NESTING_MAX 64
+
 typedef struct Parser {
         const char *file;
         yaml_document_t *doc;
@@ -560,12 +563,56 @@ static int parse_process(Parser *p, Compose *c, const yaml_node_t *k, const yaml
         return 0;
 }
 
+typedef struct KeyAt {
+        const char *key;
+        const yaml_node_t *node;
+} KeyAt;
+
+static int key_at_compare(const void *a, const void *b) {
+        const KeyAt *x = a, *y = b;
+        int r = strcmp(x->key, y->key);
+        if (r != 0)
+                return r;
+        return x->node->start_mark.index < y->node->start_mark.index ? -1
+               : x->node->start_mark.index > y->node->start_mark.index;
+}
+
+/* A key given twice in one mapping (command: twice) is an error at the
+ * second one: libyaml keeps both and our lookups would take one silently.
+ * Sorted, so a mapping of K keys costs K log K. */
+static int check_duplicate_keys(Parser *p) {
+        for (yaml_node_t *n = p->doc->nodes.start; n < p->doc->nodes.top; n++) {
+                size_t k = 0, size;
+                if (n->type != YAML_MAPPING_NODE)
+                        continue;
+                size = (size_t) (n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+                if (size < 2)
+                        continue;
+                _cleanup_free_ KeyAt *keys = calloc(size, sizeof(KeyAt));
+                if (!keys)
+                        return log_oom_error();
+                for (yaml_node_pair_t *i = n->data.mapping.pairs.start; i < n->data.mapping.pairs.top; i++) {
+                        const yaml_node_t *kn = node(p, i->key);
+                        if (scalar(kn))
+                                keys[k++] = (KeyAt) { .key = scalar(kn), .node = kn };
+                }
+                qsort(keys, k, sizeof(KeyAt), key_at_compare);
+                for (size_t i = 1; i < k; i++)
+                        if (strcmp(keys[i - 1].key, keys[i].key) == 0)
+                                return bad(p, keys[i].node, "duplicate key '%s' (first given on line %zu)",
+                                           keys[i].key, keys[i - 1].node->start_mark.line + 1);
+        }
+        return 0;
+}
+
 static int parse_document(Parser *p, Compose *c, sd_event *event) {
         yaml_node_t *root = yaml_document_get_root_node(p->doc), *processes = NULL;
         int r;
 
         if (!root)
                 return bad(p, NULL, "the file is empty");
+        if ((r = check_duplicate_keys(p)) < 0)
+                return r;
         if (root->type != YAML_MAPPING_NODE)
                 return bad(p, root, "want a mapping with a processes: section");
         for (yaml_node_pair_t *i = root->data.mapping.pairs.start; i < root->data.mapping.pairs.top; i++) {
@@ -630,6 +677,64 @@ static FILE *compose_open(const char *file) {
         return f;
 }
 
+/* Before loading the document: one pass over libyaml's events that stops
+ * at the first of a second document (silently ignored by the loader),
+ * nesting deeper than COMPOSE_NESTING_MAX (libyaml's loader takes time
+ * quadratic in the depth: 100,000 '[' cost 25 s) and a syntax error. Each
+ * with FILE:LINE. Rewinds F. */
+static int compose_precheck(const char *file, FILE *f) {
+        yaml_parser_t parser;
+        unsigned depth = 0, documents = 0;
+        int r = 0;
+
+        if (!yaml_parser_initialize(&parser)) {
+                log_error("out of memory");
+                return -ENOMEM;
+        }
+        yaml_parser_set_input_file(&parser, f);
+        while (r == 0) {
+                yaml_event_t ev;
+                if (!yaml_parser_parse(&parser, &ev)) {
+                        log_error("%s:%zu: %s%s%s", file, parser.problem_mark.line + 1,
+                                  parser.problem ?: "syntax error", parser.context ? " " : "", parser.context ?: "");
+                        r = -EINVAL;
+                        break;
+                }
+                size_t line = ev.start_mark.line + 1;
+                switch (ev.type) {
+                case YAML_DOCUMENT_START_EVENT:
+                        if (++documents > 1) {
+                                log_error("%s:%zu: a second YAML document: a file holds one (remove the '---' or split the file)",
+                                          file, line);
+                                r = -EINVAL;
+                        }
+                        break;
+                case YAML_SEQUENCE_START_EVENT:
+                case YAML_MAPPING_START_EVENT:
+                        if (++depth > COMPOSE_NESTING_MAX) {
+                                log_error("%s:%zu: nested more than %d deep", file, line, COMPOSE_NESTING_MAX);
+                                r = -EINVAL;
+                        }
+                        break;
+                case YAML_SEQUENCE_END_EVENT:
+                case YAML_MAPPING_END_EVENT:
+                        depth--;
+                        break;
+                case YAML_STREAM_END_EVENT:
+                        r = 1;
+                        break;
+                default:
+                        break;
+                }
+                yaml_event_delete(&ev);
+        }
+        yaml_parser_delete(&parser);
+        if (r < 0)
+                return r;
+        rewind(f);
+        return 0;
+}
+
 int compose_load(const char *file, const Options *o, sd_event *event, Compose **ret) {
         yaml_parser_t parser;
         yaml_document_t doc;
@@ -640,6 +745,11 @@ int compose_load(const char *file, const Options *o, sd_event *event, Compose **
         f = compose_open(file);
         if (!f)
                 return EXIT_USAGE;
+        r = compose_precheck(file, f);
+        if (r < 0) {
+                fclose(f);
+                return r == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+        }
         c = calloc(1, sizeof *c);
         if (!c || !(c->file = strdup(file)) || !yaml_parser_initialize(&parser)) {
                 fclose(f);
