@@ -723,18 +723,29 @@ int mk_executor_start_async(MkExecutor *e, MkDoneHandler done, void *userdata) {
         reset_run(e);
         e->ever_started = true;
 
+        /* issue 14: a failure names its step ("could not start: Too many
+         * open files" said nothing of where). */
+        const char *step = "the pre-checks of the probes";
         r = run_pre_checks(e);
-        if (r >= 0)
+        if (r >= 0) {
+                step = "preparing the probes";
                 r = prepare_probes(e);
-        if (r >= 0)
+        }
+        if (r >= 0) {
+                step = "arming the start deadline (a timer)";
                 r = arm_deadline(e);
-        if (r >= 0)
+        }
+        if (r >= 0) {
+                step = "setting up the containment";
                 r = open_containment(e);
-        if (r >= 0)
+        }
+        if (r >= 0) {
+                step = "creating the process (environment, pipes, spawn)";
                 r = spawn_child(e);
+        }
         if (r < 0) {
                 if (!e->error)
-                        executor_set_error(e, "%s: could not start: %s", e->name, strerror(-r));
+                        executor_set_error(e, "%s: could not start: %s: %s", e->name, step, strerror(-r));
                 abort_spawned(e);
                 return r;
         }

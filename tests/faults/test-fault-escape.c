@@ -7,7 +7,10 @@
  * be gone, the ones that left must be listed as killed, and no cgroup may
  * be left behind. Through mirakuru-run, as users run it; cgroup backend,
  * as root, below the cgroup the test harness made (tests/sandbox/in-test-cgroup). */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +130,46 @@ static void test_main_that_leaves_on_term_is_killed(void **state) {
         assert_non_null(strstr(text, "the main process, which had left the service's cgroup"));
 }
 
+/* Short of fds at each step (ulimit -n 5..16): a clean exit status, no
+ * cgroup directory left behind (an empty one was, at 9), and a message
+ * that names the step that failed. */
+static void test_short_of_fds_leaves_nothing(void **state) {
+        char err[4300];
+        (void) state;
+
+        if (!in_own_cgroup_tree() || test_under_valgrind()) {
+                skip(); /* valgrind needs fds of its own */
+                return;
+        }
+        snprintf(err, sizeof err, "%s/stderr", fault_dir);
+        for (int limit = 5; limit <= 16; limit++) {
+                const char *argv[] = { "mirakuru-run", "--containment", "cgroup", "--then", "true", "--",
+                                       fault_service(), "pause", NULL };
+                int status;
+                pid_t pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+                                _exit(126);
+                        struct rlimit rl = { .rlim_cur = (rlim_t) limit, .rlim_max = (rlim_t) limit };
+                        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                                _exit(126);
+                        execv(test_mirakuru_run(), (char **) argv);
+                        _exit(127);
+                }
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                _cleanup_free_ char *text = test_read_file(err);
+                int left = fault_cgroup_cleanup(pid);
+                fprintf(stderr, "# ulimit -n %d: exit %d, %d cgroup(s) left: %s", limit,
+                        WIFEXITED(status) ? WEXITSTATUS(status) : -1, left, text ?: "");
+                assert_true(WIFEXITED(status));
+                assert_true(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 125);
+                assert_int_equal(left, 0);
+                assert_null(strstr(text ?: "", "could not start: Too many open files"));
+        }
+}
+
 int main(void) {
         if (geteuid() != 0)
                 test_skip_all("needs root: the service moves itself between cgroups");
@@ -134,6 +177,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_deep_subtree_stops_in_time, fault_setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_child_that_left_is_killed_and_listed, fault_setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_main_that_leaves_on_term_is_killed, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_short_of_fds_leaves_nothing, fault_setup, fault_teardown),
         };
         return cmocka_run_group_tests_name("escape", tests, NULL, NULL);
 }

@@ -140,7 +140,9 @@ void cgroup_backend_release(CgroupContainment *g) {
                 (void) cg_kill_all(g->dir_fd, SIGKILL, &c->leftovers);
                 (void) cg_wait_empty_blocking(c->cgroup_path, DESTROY_WAIT_MS);
         }
-        if (c->cgroup_path && g->remove)
+        /* An empty directory needs no fd to go (a setup that failed for
+         * want of fds must not leave it); a tree is walked. */
+        if (c->cgroup_path && g->remove && rmdir(c->cgroup_path) < 0 && errno != ENOENT)
                 (void) cg_remove(c->cgroup_path);
         /* Unregister last: until the cgroup is gone the guard still covers it. */
         guard_remove(&g->guard);
