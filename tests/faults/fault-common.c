@@ -277,3 +277,40 @@ int fault_run_cli(const char *const *args, const char *err_file, const char *mar
                 *ret_after_mark_usec = mark ? test_now_usec() - mark : 0;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+void fault_remove_cgroup_tree(const char *path) {
+        char *parent = strdup(path), *slash;
+        int pfd, fd;
+
+        if (!parent || !(slash = strrchr(parent, '/'))) {
+                free(parent);
+                return;
+        }
+        *slash = '\0';
+        pfd = open(parent, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        fd = pfd >= 0 ? openat(pfd, slash + 1, O_DIRECTORY | O_RDONLY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+                int k = openat(fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+                if (k >= 0) {
+                        (void) !write(k, "1", 1);
+                        close(k);
+                }
+                for (int i = 0; i < 200; i++) {
+                        char buf[256] = "";
+                        int e = openat(fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+                        ssize_t l = e >= 0 ? read(e, buf, sizeof buf - 1) : -1;
+                        if (e >= 0)
+                                close(e);
+                        if (l <= 0 || strstr(buf, "populated 0"))
+                                break;
+                        struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+                        nanosleep(&ts, NULL);
+                }
+                remove_below(fd);
+                close(fd);
+                (void) unlinkat(pfd, slash + 1, AT_REMOVEDIR);
+        }
+        if (pfd >= 0)
+                close(pfd);
+        free(parent);
+}

@@ -43,3 +43,5 @@ int fault_cgroup_cleanup(pid_t supervisor);
  * it left) after LIMIT_USEC: returns -1 then, else its exit status. */
 int fault_run_cli(const char *const *args, const char *err_file, const char *mark_file, uint64_t limit_usec,
                   uint64_t *ret_after_mark_usec, pid_t *ret_pid);
+/* Kills everything in the cgroup PATH and removes it with what is below it. */
+void fault_remove_cgroup_tree(const char *path);

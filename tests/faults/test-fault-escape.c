@@ -9,7 +9,9 @@
  * as root, below the cgroup the test harness made (tests/sandbox/in-test-cgroup). */
 #include <fcntl.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +172,89 @@ static void test_short_of_fds_leaves_nothing(void **state) {
         }
 }
 
+/* An unprivileged supervisor (uid nobody, in a cgroup delegated to it) and
+ * a setuid-root service that takes all-root ids: the stop signal is
+ * refused (EPERM). It used to be SIGKILLed ~35 ms into a 2 s stop timeout,
+ * with no "killed:" line. Now the stop timeout is waited for, cgroup.kill
+ * (which needs no permission on the process) ends it, and it is listed. */
+static void test_setuid_service_of_unprivileged_supervisor(void **state) {
+        _cleanup_free_ char *own = fault_own_cgroup(), *deleg = NULL, *suid = NULL, *cmd = NULL;
+        static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control" };
+        const uid_t nobody = 65534;
+        char err[4300];
+        (void) state;
+
+        if (!in_own_cgroup_tree()) {
+                skip();
+                return;
+        }
+        /* A cgroup delegated to nobody, and a setuid-root copy of the service. */
+        assert_true(asprintf(&deleg, "%s/deleg-%d", own, (int) getpid()) > 0);
+        assert_int_equal(mkdir(deleg, 0755), 0);
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char path[4400];
+                snprintf(path, sizeof path, "%s%s", deleg, files[i]);
+                assert_int_equal(chown(path, nobody, nobody), 0);
+        }
+        assert_int_equal(chmod(fault_dir, 0755), 0);
+        assert_true(asprintf(&suid, "%s/suid-service", fault_dir) > 0);
+        assert_true(asprintf(&cmd, "cp '%s' '%s' && chown 0:0 '%s' && chmod 4755 '%s'", fault_service(), suid, suid,
+                             suid) > 0);
+        assert_int_equal(system(cmd), 0);
+        snprintf(err, sizeof err, "%s/stderr", fault_dir);
+
+        uint64_t t0 = test_now_usec(), ready = 0;
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char procs[4400], me[32];
+                int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                snprintf(procs, sizeof procs, "%s/cgroup.procs", deleg);
+                snprintf(me, sizeof me, "%d", (int) getpid());
+                int p = open(procs, O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || dup2(fd, STDERR_FILENO) < 0 || p < 0 || write(p, me, strlen(me)) < 0 ||
+                    setgroups(0, NULL) < 0 || setresgid(nobody, nobody, nobody) < 0 ||
+                    setresuid(nobody, nobody, nobody) < 0)
+                        _exit(126);
+                const char *argv[] = { "mirakuru-run", "--containment", "cgroup", "--stop-timeout", "2", "--output",
+                                       "ready", "--then", "true", "--", suid, "as-user", "0", "1000", "record",
+                                       fault_records, "out", "ready", "pause", NULL };
+                execv(test_mirakuru_run(), (char **) argv);
+                _exit(127);
+        }
+        int status;
+        for (;;) {
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        break;
+                struct stat st;
+                if (!ready && stat(fault_records, &st) == 0 && st.st_size > 0)
+                        ready = test_now_usec();
+                if (test_now_usec() - t0 > 60 * MK_USEC_PER_SEC) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, &status, 0);
+                        break;
+                }
+                struct timespec ts = { .tv_nsec = 2 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        uint64_t after = ready ? test_now_usec() - ready : 0;
+        _cleanup_free_ char *text = test_read_file(err);
+        fprintf(stderr, "# exit %d, %llu us after the service was up:\n%s",
+                WIFEXITED(status) ? WEXITSTATUS(status) : -1, (unsigned long long) after, text ?: "");
+        size_t n;
+        _cleanup_free_ pid_t *pids = fault_read_pids(fault_records, &n);
+        bool gone = n == 1 && test_wait_pid_gone(pids[0], FAULT_GONE_USEC);
+        if (n == 1 && !gone)
+                (void) kill(pids[0], SIGKILL);
+        fault_remove_cgroup_tree(deleg);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_true(gone);
+        assert_true(after >= 2 * MK_USEC_PER_SEC);           /* the stop timeout was waited for */
+        assert_true(after < 2 * MK_USEC_PER_SEC + SLACK_USEC); /* and not much more */
+        assert_non_null(strstr(text, "had to be killed"));
+        assert_listed_killed(text, pids[0]);
+}
+
 int main(void) {
         if (geteuid() != 0)
                 test_skip_all("needs root: the service moves itself between cgroups");
@@ -178,6 +263,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_child_that_left_is_killed_and_listed, fault_setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_main_that_leaves_on_term_is_killed, fault_setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_short_of_fds_leaves_nothing, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_setuid_service_of_unprivileged_supervisor, fault_setup,
+                                                fault_teardown),
         };
         return cmocka_run_group_tests_name("escape", tests, NULL, NULL);
 }

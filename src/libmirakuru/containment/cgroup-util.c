@@ -185,7 +185,12 @@ static int signal_loop(int cgroup_fd, int signo, uint64_t deadline, pid_t **seen
                         a[(*n_seen)++] = pids[i];
                         if (leftovers)
                                 (void) leftovers_add(leftovers, pids[i]);
-                        if (kill(pids[i], signo) < 0 && errno != ESRCH)
+                        /* EPERM: a setuid program that changed all its ids
+                         * (an unprivileged supervisor may not signal it). The
+                         * others are signalled all the same; cgroup.kill,
+                         * which needs no permission on the process, follows
+                         * at the stop timeout. */
+                        if (kill(pids[i], signo) < 0 && errno != ESRCH && errno != EPERM)
                                 return -errno;
                         any = true;
                 }
