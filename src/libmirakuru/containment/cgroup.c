@@ -25,26 +25,61 @@
 /* The look for processes that left the cgroup reads its members within this. */
 #define OUTSIDE_BUDGET_USEC (100 * 1000ULL)
 
-/* Stale siblings (of dead supervisors) are cleaned at the first setup in
- * each parent cgroup, not at every one: that readdir() of all siblings,
- * our own services' included, made starting N services cost N^2 (2,000
- * services: 14 s of system time). Returns what cg_clean_stale() does, 0
- * when this parent was cleaned before. */
-static int clean_stale_once(const char *parent) {
+/* Stale siblings (of dead supervisors) are looked for at every setup, but
+ * a readdir() of all siblings, our own services' included, at each one
+ * made starting N services cost N^2 (2,000 services: 14 s of system time).
+ * So the parent is read whole at the first setup (and once a minute, and
+ * when inotify's queue overflowed); in between an inotify watch on it
+ * says which directories appeared, and only a new one that is not ours
+ * and stale (cg_name_is_stale()) makes us read it again. Returns what
+ * cg_clean_stale() does, 0 when it was not needed. */
+#define STALE_RESCAN_USEC (60 * 1000 * 1000ULL)
+
+static bool stale_appeared(int fd) {
+        _Alignas(struct inotify_event) char buf[4096];
+        bool found = false;
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+                        p += sizeof *ev + ev->len;
+                        if ((ev->mask & IN_Q_OVERFLOW) ||
+                            (ev->len > 0 && cg_name_is_stale(CGROUP_PREFIX, ev->name)))
+                                found = true;
+                }
+        return found;
+}
+
+static int clean_stale(const char *parent) {
         static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-        static char *cleaned;
-        static pid_t cleaned_by;
+        static char *watched;
+        static pid_t watched_by;
+        static int inotify_fd = -EBADF;
+        static uint64_t last_full;
+        uint64_t now = cg_now_usec();
         int r = 0;
 
         (void) pthread_mutex_lock(&lock);
-        if (!cleaned || cleaned_by != getpid() || strcmp(cleaned, parent) != 0) {
-                char *copy = strdup(parent);
-                r = cg_clean_stale(parent, CGROUP_PREFIX);
-                if (copy) {
-                        free(cleaned);
-                        cleaned = copy;
-                        cleaned_by = getpid();
+        if (watched_by != getpid()) {
+                /* A forked child: the fd is the parent's too; start afresh. */
+                inotify_fd = safe_close(inotify_fd);
+                free(watched);
+                watched = NULL;
+        }
+        bool same = watched && strcmp(watched, parent) == 0 && inotify_fd >= 0;
+        if (!same || now - last_full >= STALE_RESCAN_USEC || stale_appeared(inotify_fd)) {
+                if (!same) {
+                        inotify_fd = safe_close(inotify_fd);
+                        free(watched);
+                        watched = strdup(parent);
+                        watched_by = getpid();
+                        inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+                        if (inotify_fd >= 0 && inotify_add_watch(inotify_fd, parent, IN_CREATE | IN_MOVED_TO) < 0)
+                                inotify_fd = safe_close(inotify_fd);
                 }
+                r = cg_clean_stale(parent, CGROUP_PREFIX);
+                last_full = now;
         }
         (void) pthread_mutex_unlock(&lock);
         return r;
@@ -65,7 +100,7 @@ int cgroup_backend_make(CgroupContainment *g) {
                 containment_set_reason(c, "cannot find our own cgroup: %s", strerror(-r));
                 return r;
         }
-        stale = clean_stale_once(own);
+        stale = clean_stale(own);
         r = cg_make_name(CGROUP_PREFIX, &name);
         if (r < 0)
                 return r;
