@@ -230,6 +230,45 @@ static void test_stopped_guard_not_left_after_exit(void **state) {
         fault_assert_records_gone("a normal exit after the guard was stopped");
 }
 
+/* Process-group backend: a child that left the service's session and
+ * process group (setsid()) while its parent still runs is killed by the
+ * guard when the supervisor is SIGKILLed (it used to kill the process
+ * group only). */
+static void test_setsid_child_killed_with_supervisor(void **state) {
+        const char *argv[] = { "mirakuru-run", "--containment", "process-group", "--log", log_file, "--output",
+                               "ready", "--then", "sleep 30", "--", fault_service(), "setsid-child", fault_records,
+                               "record", fault_records, "out", "ready", "pause", NULL };
+        int status;
+        size_t n = 0;
+        (void) state;
+
+        pid_t cli = fork();
+        assert_true(cli >= 0);
+        if (cli == 0) {
+                execv(test_mirakuru_run(), (char **) argv);
+                _exit(127);
+        }
+        _cleanup_free_ pid_t *pids = fault_wait_pids(fault_records, 2, FAULT_WAIT_USEC, &n);
+        assert_int_equal(n, 2);
+        for (;;) {
+                _cleanup_free_ char *text = test_read_file(log_file);
+                if (text && strstr(text, "ready\n"))
+                        break;
+                sleep_ms(5);
+        }
+        sleep_ms(200);
+        assert_int_equal(kill(cli, SIGKILL), 0);
+        assert_int_equal(waitpid(cli, &status, 0), cli);
+        bool gone = true;
+        for (size_t i = 0; i < n; i++)
+                if (!test_wait_pid_gone(pids[i], FAULT_GONE_USEC)) {
+                        fprintf(stderr, "# survivor: %d\n", (int) pids[i]);
+                        (void) kill(pids[i], SIGKILL);
+                        gone = false;
+                }
+        assert_true(gone);
+}
+
 int main(void) {
         if (geteuid() != 0)
                 test_skip_all("needs root: to make the test's cgroup the guards are looked for in");
@@ -238,6 +277,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_killed_guard_replaced, setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_catchable_signals_ignored, setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_stopped_guard_not_left_after_exit, setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_setsid_child_killed_with_supervisor, setup, fault_teardown),
         };
         return cmocka_run_group_tests_name("guard", tests, NULL, NULL);
 }

@@ -41,6 +41,9 @@
  *                     guard (its child named mirakuru-guard, as `pgrep -P
  *                     $PPID -x mirakuru-guard` finds it); prints "guard PID
  *                     signalled"
+ *   setsid-child FILE fork a child that calls setsid() (leaving our session
+ *                     and process group), appends its pid to FILE and waits
+ *                     forever; we go on
  *   alines COUNT LEN  print COUNT lines of LEN 'a's (COUNT 0: for ever)
  *   pause             wait for signals forever
  */
@@ -407,6 +410,19 @@ int main(int argc, char **argv) {
                         signal(SIGTERM, on_term_leave);
                 } else if (strcmp(a, "guard") == 0 && arg) {
                         signal_guard(arg);
+                        i++;
+                } else if (strcmp(a, "setsid-child") == 0 && arg) {
+                        pid_t pid;
+                        fflush(stdout);
+                        pid = fork();
+                        if (pid < 0)
+                                die("fork");
+                        if (pid == 0) {
+                                if (setsid() < 0)
+                                        die("setsid");
+                                append_pid(arg, getpid());
+                                wait_forever();
+                        }
                         i++;
                 } else if (strcmp(a, "alines") == 0 && arg && i + 2 < argc) {
                         long count = atol(arg), len = atol(argv[i + 2]);

@@ -141,13 +141,141 @@ static void kill_cgroup(int cgfd) {
         (void) write_at(cgfd, "cgroup.freeze", "0");
 }
 
+static _Alignas(struct dirent64) char dents_buf[16384]; /* remove_children(), scan_proc() */
+
+/* /proc, for the process groups: every process with its ids, in pid
+ * order (the order /proc lists them in), in mmap()ed memory. */
+typedef struct ProcRow {
+        int32_t pid, ppid, pgrp, session;
+        bool member;
+} ProcRow;
+
+static ProcRow *rows;
+static size_t n_rows, rows_size;
+
+static bool parse_int(const char **p, int32_t *ret) {
+        int32_t v = 0, sign = 1;
+        const char *q = *p;
+
+        while (*q == ' ')
+                q++;
+        if (*q == '-') {
+                sign = -1;
+                q++;
+        }
+        if (*q < '0' || *q > '9')
+                return false;
+        while (*q >= '0' && *q <= '9')
+                v = v * 10 + (*q++ - '0');
+        *p = q;
+        *ret = v * sign;
+        return true;
+}
+
+static void scan_proc(void) {
+        char buf[512];
+        int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ssize_t n;
+
+        n_rows = 0;
+        if (proc < 0)
+                return;
+        while ((n = getdents64(proc, dents_buf, sizeof dents_buf)) > 0)
+                for (ssize_t off = 0; off < n;) {
+                        const struct dirent64 *de = (const struct dirent64 *) (dents_buf + off);
+                        char path[64], *q;
+                        const char *p;
+                        ProcRow row = {};
+                        int32_t pid = 0;
+
+                        off += de->d_reclen;
+                        p = de->d_name;
+                        if (!parse_int(&p, &pid) || *p)
+                                continue;
+                        q = path;
+                        for (const char *c = de->d_name; *c; c++)
+                                *q++ = *c;
+                        memcpy(q, "/stat", sizeof "/stat");
+                        if (read_at(proc, path, buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')) || !p[1] || !p[2])
+                                continue;
+                        p += 3; /* ") S" */
+                        row.pid = pid;
+                        if (!parse_int(&p, &row.ppid) || !parse_int(&p, &row.pgrp) || !parse_int(&p, &row.session))
+                                continue;
+                        if (n_rows == rows_size) {
+                                size_t size = rows_size ? rows_size * 2 : 4096;
+                                void *m = rows ? mremap(rows, rows_size * sizeof(ProcRow), size * sizeof(ProcRow), MREMAP_MAYMOVE)
+                                               : mmap(NULL, size * sizeof(ProcRow), PROT_READ | PROT_WRITE,
+                                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                                if (m == MAP_FAILED)
+                                        break;
+                                rows = m;
+                                rows_size = size;
+                        }
+                        rows[n_rows++] = row;
+                }
+        close(proc);
+}
+
+static ProcRow *row_of(int32_t pid) {
+        size_t lo = 0, hi = n_rows;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (rows[mid].pid == pid)
+                        return &rows[mid];
+                if (rows[mid].pid < pid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
+static bool is_registered_group(int32_t id) {
+        for (size_t i = 0; i < table_size; i++)
+                if (table[i].id != 0 && table[i].pgid > 0 && table[i].pgid == id)
+                        return true;
+        return false;
+}
+
+/* SIGKILL to every process of the registered process groups, as the
+ * process-group backend counts them: in the group or the session, or a
+ * descendant of one that is (a child that called setsid() while its parent
+ * still belongs). A few passes, for what forked meanwhile. */
+static void kill_group_members(void) {
+        pid_t self = getpid();
+
+        for (int pass = 0; pass < 4; pass++) {
+                bool changed = true, any = false;
+
+                scan_proc();
+                for (size_t i = 0; i < n_rows; i++)
+                        rows[i].member = is_registered_group(rows[i].pgrp) || is_registered_group(rows[i].session);
+                for (int k = 0; changed && k < 64; k++) {
+                        changed = false;
+                        for (size_t i = 0; i < n_rows; i++) {
+                                const ProcRow *parent;
+                                if (rows[i].member || !(parent = row_of(rows[i].ppid)) || !parent->member)
+                                        continue;
+                                rows[i].member = changed = true;
+                        }
+                }
+                for (size_t i = 0; i < n_rows; i++)
+                        if (rows[i].member && rows[i].pid != self && rows[i].pid > 1) {
+                                (void) kill(rows[i].pid, SIGKILL);
+                                any = true;
+                        }
+                if (!any)
+                        break;
+        }
+}
+
 static int64_t guard_now_ms(void) {
         struct timespec ts;
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static _Alignas(struct dirent64) char dents_buf[16384]; /* remove_children() */
 
 /* Removes every cgroup below TOP (which the service may have nested
  * thousands deep: paths would exceed PATH_MAX), without malloc and with
@@ -421,7 +549,15 @@ static _Noreturn void guard_main(int pidfd, int sock) {
         /* The supervisor is gone. Take what it registered just before. */
         if (connected)
                 (void) guard_read_requests(sock);
-        /* Kill everything first, then wait: all services die at once. */
+        /* Process groups: their members as the backend counts them, found
+         * while every parent still lives (a killed parent's children
+         * reparent at once). Then everything, then wait: all services die
+         * at once. */
+        for (size_t i = 0; i < table_size; i++)
+                if (table[i].id != 0 && table[i].pgid > 0) {
+                        kill_group_members();
+                        break;
+                }
         for (size_t i = 0; i < table_size; i++) {
                 Entry *e = &table[i];
                 if (e->id == 0)
