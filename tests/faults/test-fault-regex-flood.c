@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,13 +32,14 @@ static int cmp_u64(const void *a, const void *b) {
 }
 
 /* Starts mirakuru-run on fault-service alines COUNT 4096; with TERM_AFTER_USEC
- * sends it SIGTERM then. Returns how long it ran; *RET_STATUS its status. */
+ * sends it SIGTERM then. Returns how long it ran from the service's start;
+ * *RET_STATUS its status, *RET_TERM_AT when SIGTERM went (same origin). */
 static uint64_t run(const char *timeout, const char *count, uint64_t term_after_usec, int *ret_status,
                     uint64_t *ret_term_at) {
         char err[4300];
         const char *argv[] = { "mirakuru-run", "--timeout", timeout, "--log", "/dev/null", "--output", pattern,
-                               "--", fault_service(), "alines", count, "4096", "pause", NULL };
-        uint64_t t0 = test_now_usec(), limit = t0 + 60 * MK_USEC_PER_SEC, term_at = 0;
+                               "--", fault_service(), "record", fault_records, "alines", count, "4096", "pause", NULL };
+        uint64_t t0 = test_now_usec(), limit = t0 + 60 * MK_USEC_PER_SEC, term_at = 0, started = 0;
         int status;
         pid_t pid;
 
@@ -51,10 +53,17 @@ static uint64_t run(const char *timeout, const char *count, uint64_t term_after_
                 execv(test_mirakuru_run(), (char **) argv);
                 _exit(127);
         }
+        (void) unlink(fault_records);
         for (;;) {
                 uint64_t now = test_now_usec();
                 if (waitpid(pid, &status, WNOHANG) == pid)
                         break;
+                /* The deadline is armed just before the service is
+                 * spawned: time it from the service's start, not from
+                 * mirakuru-run's (its own start-up is not the deadline's). */
+                struct stat st;
+                if (!started && stat(fault_records, &st) == 0 && st.st_size > 0)
+                        started = now;
                 if (term_after_usec && !term_at && now - t0 >= term_after_usec) {
                         term_at = now;
                         assert_int_equal(kill(pid, SIGTERM), 0);
@@ -67,13 +76,15 @@ static uint64_t run(const char *timeout, const char *count, uint64_t term_after_
                 struct timespec ts = { .tv_nsec = 1000 * 1000 };
                 nanosleep(&ts, NULL);
         }
-        uint64_t spent = test_now_usec() - t0;
+        uint64_t spent = test_now_usec() - (started ?: t0);
+        if (ret_term_at && term_at)
+                term_at -= started ?: t0;
         _cleanup_free_ char *text = test_read_file(err);
         fprintf(stderr, "# ran %llu us, status %d: %.300s\n", (unsigned long long) spent,
                 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text ?: "");
         *ret_status = status;
         if (ret_term_at)
-                *ret_term_at = term_at ? term_at - t0 : 0;
+                *ret_term_at = term_at;
         return spent;
 }
 

@@ -219,6 +219,52 @@ static void test_refused_url_password_not_shown(void **state) {
         }
 }
 
+/* A refused regex is not echoed back whole (it was: 120 KB on stderr), by
+ * the CLI's check, by the library (compose), or in the status of one that
+ * was accepted but long. */
+static void test_refused_regex_not_echoed(void **state) {
+        size_t len = 120 * 1024;
+        _cleanup_free_ char *huge = malloc(len + 1);
+        int status;
+        (void) state;
+
+        assert_non_null(huge);
+        for (size_t i = 0; i < len; i += 3)
+                memcpy(huge + i, "a++", 3);
+        huge[len] = '\0';
+        const char *args[] = { "--output", huge, "--", "true", NULL };
+        _cleanup_free_ char *err = cli(args, &status);
+        fprintf(stderr, "# --output of 120 KB -> %d, %zu bytes: %s", status, strlen(err), err);
+        assert_int_equal(status, 2);
+        assert_true(strlen(err) < 1024);
+        assert_non_null(strstr(err, "..."));
+
+        /* The library's own message (compose's output: goes through it). */
+        char yaml[4300], errf[4300];
+        snprintf(yaml, sizeof yaml, "%s/services.yaml", dir);
+        snprintf(errf, sizeof errf, "%s/stderr-compose", dir);
+        FILE *f = fopen(yaml, "we");
+        assert_non_null(f);
+        fprintf(f, "processes:\n  web:\n    command: 'true'\n    output: '%s'\n", huge);
+        fclose(f);
+        const char *cargs[] = { "-f", yaml, NULL };
+        status = fault_run_cli(cargs, errf, NULL, 20 * MK_USEC_PER_SEC, NULL, NULL);
+        _cleanup_free_ char *text = test_read_file(errf);
+        fprintf(stderr, "# compose output of 120 KB -> %d, %zu bytes: %s", status, strlen(text ?: ""), text ?: "");
+        assert_int_equal(status, 2);
+        assert_true(strlen(text) < 1024);
+
+        /* An accepted 1.5 KB pattern: the timeout's status shows 80 bytes of it. */
+        char pattern[1501];
+        memset(pattern, 'x', 1500);
+        pattern[1500] = '\0';
+        const char *targs[] = { "--timeout", "0.3", "--output", pattern, "--", "sleep", "5", NULL };
+        _cleanup_free_ char *terr = cli(targs, &status);
+        fprintf(stderr, "# accepted 1.5 KB pattern, timeout -> %d, %zu bytes: %s", status, strlen(terr), terr);
+        assert_int_equal(status, 124);
+        assert_true(strlen(terr) < 1024);
+}
+
 /* Files the user names are opened without blocking and refused unless
  * they are a regular file (or a terminal, or /dev/null, for --log) (F5):
  * a FIFO without a reader used to hold mirakuru-run in open() for ever,
@@ -262,6 +308,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_refused_url_password_not_shown, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_log_and_compose_fifo_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refused_regex_not_echoed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_environment_passed_as_documented, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_clean_env_and_quiet_secrets, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_shell, setup, teardown),

@@ -239,9 +239,11 @@ int cg_kill_all(int cgroup_fd, int signo, char **leftovers) {
         if (signo == SIGKILL) {
                 /* Whom it reaches, for the record: a bounded look, and
                  * whatever it finds, cgroup.kill follows. */
-                if (leftovers && cg_read_pids(cgroup_fd, deadline, &pids, &n) >= -ETIME)
-                        for (size_t i = 0; i < n; i++)
+                if (leftovers) {
+                        r = cg_read_pids(cgroup_fd, deadline, &pids, &n);
+                        for (size_t i = 0; (r >= 0 || r == -ETIME) && i < n; i++)
                                 (void) leftovers_add(leftovers, pids[i]);
+                }
                 r = write_at(cgroup_fd, "cgroup.kill", "1");
                 if (r >= 0 || r == -ENOENT)
                         return 0; /* ENOENT: the cgroup itself is gone */

@@ -262,8 +262,6 @@ int cgroup_backend_kill_all(Containment *c) {
                 return 0;
         r = cg_kill_all(g->dir_fd, signo, &c->leftovers);
         chase_outside(g, signo);
-        if (signo != SIGKILL && c->pid > 0 && !c->main_reaped)
-                (void) pidfd_signal_child(c->pidfd, c->pid, signo); /* as cgroup.kill would */
         return r;
 }
 

@@ -25,9 +25,10 @@
 
 typedef struct LineMatcher LineMatcher;
 
-/* Takes over *RE (compiled with REG_NOSUB; not to be regfree()d by the
- * caller any more), whose pattern has STATES states (regex_states()). */
-int line_matcher_new(regex_t *re, uint64_t states, LineMatcher **ret);
+/* Takes over *RE (PATTERN compiled with CFLAGS, which include REG_NOSUB;
+ * not to be regfree()d by the caller any more), for matching in place; the
+ * thread compiles PATTERN again for itself. STATES: regex_states(). */
+int line_matcher_new(regex_t *re, const char *pattern, int cflags, uint64_t states, LineMatcher **ret);
 /* Ends the matcher; a thread still matching a line finishes it, then frees
  * everything. NULL-safe; returns NULL. */
 LineMatcher *line_matcher_free(LineMatcher *m);

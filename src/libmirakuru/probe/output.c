@@ -144,7 +144,7 @@ int mk_executor_add_output_probe(MkExecutor *e, const char *regex, MkStream stre
                 return r;
         }
         (void) regex_states(regex, &states);
-        r = line_matcher_new(&re, states, &o->matcher);
+        r = line_matcher_new(&re, regex, REG_EXTENDED | REG_NEWLINE | REG_NOSUB, states, &o->matcher);
         if (r < 0) {
                 regfree(&re);
                 free(o->pattern);
