@@ -33,7 +33,7 @@
  * says which directories appeared, and only a new one that is not ours
  * and stale (cg_name_is_stale()) makes us read it again. Returns what
  * cg_clean_stale() does, 0 when it was not needed. */
-#define STALE_RESCAN_USEC (60 * 1000 * 1000ULL)
+#define STALE_RESCAN_USEC (60ULL * 1000 * 1000)
 
 static bool stale_appeared(int fd) {
         _Alignas(struct inotify_event) char buf[4096];

@@ -397,7 +397,7 @@ static void guard_watch_start(void) {
         (void) pthread_sigmask(SIG_SETMASK, &all, &old);
         (void) pthread_attr_init(&attr);
         (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        (void) pthread_attr_setstacksize(&attr, 64 * 1024);
+        (void) pthread_attr_setstacksize(&attr, (size_t) 256 * 1024); /* the replacement guard runs on it */
         state.watching = pthread_create(&t, &attr, guard_watch_main, NULL) == 0;
         (void) pthread_attr_destroy(&attr);
         (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
