@@ -72,7 +72,10 @@ static void test_deep_subtree_stops_in_time(void **state) {
         _cleanup_free_ pid_t *pids = fault_read_pids(fault_records, &n);
         assert_int_equal(n, 2);
         fault_assert_gone(pids, n, 0, "a stop of a 2,100-deep cgroup tree");
-        assert_listed_killed(text, pids[0]);
+        /* The look for the record is bounded (250 ms): under valgrind it
+         * does not reach the bottom; cgroup.kill does anyway. */
+        if (!test_under_valgrind())
+                assert_listed_killed(text, pids[0]);
 }
 
 static void test_child_that_left_is_killed_and_listed(void **state) {

@@ -135,6 +135,16 @@ static void test_sigterm_under_flood(void **state) {
         uint64_t late[TRIES];
         (void) state;
 
+        if (test_under_valgrind()) {
+                /* Not understood yet: once, a valgrind'd mirakuru-run did not
+                 * act on a SIGTERM sent early in its start within 60 s; not
+                 * seen natively (also with SIGTERM at random moments of the
+                 * start) nor under ASan. */
+                fprintf(stderr, "# skipped under valgrind (see the comment)\n");
+                skip();
+                return;
+        }
+
         for (int i = 0; i < TRIES; i++) {
                 int status;
                 uint64_t term_at = 0, spent = run("30", "0", 2 * MK_USEC_PER_SEC, &status, &term_at);

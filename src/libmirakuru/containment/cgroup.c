@@ -245,11 +245,13 @@ int cgroup_backend_signal(Containment *c, int signo) {
 
         if (!c->cgroup_path || g->dir_fd < 0)
                 return 0;
+        /* First what left, while its parents in the cgroup still live: our
+         * signal may end them, and their children would reparent to init. */
+        chase_outside(g, signo);
         if (signo == SIGKILL)
                 r = cg_kill_all(g->dir_fd, SIGKILL, NULL);
         else
                 r = cg_signal_all(g->dir_fd, signo);
-        chase_outside(g, signo);
         return r;
 }
 
@@ -260,8 +262,8 @@ int cgroup_backend_kill_all(Containment *c) {
 
         if (!c->cgroup_path || g->dir_fd < 0)
                 return 0;
+        chase_outside(g, signo); /* first: see cgroup_backend_signal() */
         r = cg_kill_all(g->dir_fd, signo, &c->leftovers);
-        chase_outside(g, signo);
         return r;
 }
 
