@@ -181,7 +181,7 @@ static void test_short_of_fds_leaves_nothing(void **state) {
  * with no "killed:" line. Now the stop timeout is waited for, cgroup.kill
  * (which needs no permission on the process) ends it, and it is listed. */
 static void test_setuid_service_of_unprivileged_supervisor(void **state) {
-        _cleanup_free_ char *own = fault_own_cgroup(), *deleg = NULL, *suid = NULL, *cmd = NULL;
+        _cleanup_free_ char *own = NULL, *deleg = NULL, *suid = NULL, *cmd = NULL;
         static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control" };
         const uid_t nobody = 65534;
         char err[4300];
@@ -197,7 +197,10 @@ static void test_setuid_service_of_unprivileged_supervisor(void **state) {
                 skip();
                 return;
         }
-        /* A cgroup delegated to nobody, and a setuid-root copy of the service. */
+        /* A cgroup delegated to nobody, and a setuid-root copy of the service
+         * (allocated after the skips: cmocka's skip() longjmps past cleanups). */
+        own = fault_own_cgroup();
+        assert_non_null(own);
         assert_true(asprintf(&deleg, "%s/deleg-%d", own, (int) getpid()) > 0);
         assert_int_equal(mkdir(deleg, 0755), 0);
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
