@@ -204,10 +204,9 @@ static void record_outside(CgroupContainment *g, pid_t pid, const char *what) {
 }
 
 /* What left the cgroup (escapees.h): SIGNO to the main process through its
- * pidfd (also when it stayed, for SIGKILL: cheap, and it closes the race
- * with a move; the executor waits for it to be reaped), SIGKILL to each
- * other process found to have left. Each one outside is recorded once in
- * the leak record. */
+ * pidfd if it left (the executor waits for it to be reaped), SIGKILL to
+ * each other process found to have left. Each one outside is recorded once
+ * in the leak record. */
 static void chase_outside(CgroupContainment *g, int signo) {
         Containment *c = &g->c;
         _cleanup_free_ pid_t *members = NULL, *out = NULL;
@@ -215,8 +214,10 @@ static void chase_outside(CgroupContainment *g, int signo) {
         int r;
 
         if (c->pid > 0 && !c->main_reaped) {
+                /* One that stayed is reached with the cgroup (and listed
+                 * there, when killed: not killed here first). */
                 bool left = c->cgroup_path && pid_in_cgroup(c->pid, c->cgroup_path) == 0;
-                if (left || signo == SIGKILL)
+                if (left)
                         (void) pidfd_signal_child(c->pidfd, c->pid, signo);
                 if (left)
                         record_outside(g, c->pid, "the main process, which had left the service's cgroup");
