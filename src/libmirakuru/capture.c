@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -556,6 +557,42 @@ int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size
         return 0;
 }
 
+/* The capture goes away (the drainer no longer touches it): what the pipe
+ * still holds and the tee's backlog are copied out, waiting for the tee to
+ * take them at most TEE_FLUSH_MSEC in all, so that a service's last words
+ * reach the terminal even when it exits at once, and a reader that stopped
+ * reading does not hold us. */
+#define TEE_FLUSH_MSEC 2000
+
+static void tee_flush_final(Capture *c) {
+        struct timespec start;
+
+        if (c->tee_fd < 0 || !c->tee_pollable)
+                return;
+        pthread_mutex_lock(&c->lock);
+        c->loop_away = true; /* nothing more will be delivered: read regardless */
+        c->paused = false;
+        if (c->fd >= 0 && !c->eof_read)
+                (void) read_locked(c, READS_PER_SYNC);
+        pthread_mutex_unlock(&c->lock);
+
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        while (c->tee_fd >= 0 && c->tee_off < c->tee_len) {
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+                struct pollfd p = { .fd = c->tee_fd, .events = POLLOUT };
+                if (spent >= TEE_FLUSH_MSEC || poll(&p, 1, (int) (TEE_FLUSH_MSEC - spent)) <= 0 ||
+                    (p.revents & (POLLERR | POLLNVAL)))
+                        return;
+                ssize_t k = write(c->tee_fd, c->tee_buf + c->tee_off, MIN(c->tee_len - c->tee_off, (size_t) PIPE_BUF));
+                if (k < 0 && errno != EINTR && errno != EAGAIN)
+                        return;
+                if (k > 0)
+                        c->tee_off += (size_t) k;
+        }
+}
+
 void capture_set_sibling(Capture *a, Capture *b) {
         a->sibling = b;
         b->sibling = a;
@@ -574,6 +611,7 @@ Capture *capture_free(Capture *c) {
         pthread_mutex_unlock(&c->lock);
         if (c->token >= 0)
                 drainer_release(c->token); /* no handler of ours runs after this */
+        tee_flush_final(c);
 
         sd_event_source_disable_unref(c->source);
         safe_close(c->notify_fd);

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -410,14 +412,57 @@ int mk_executor_set_notify_handler(MkExecutor *e, MkNotifyHandler handler, void 
         return 0;
 }
 
+/* What an output file may be: a regular file, a terminal, or /dev/null
+ * (nothing that can stop taking our writes, like a FIFO or a socket). */
+static int output_file_check(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISREG(st.st_mode) || isatty(fd))
+                return 0;
+        if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+                return 0; /* /dev/null */
+        return -EINVAL;
+}
+
+static const char *file_kind(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return "unreadable";
+        return S_ISFIFO(st.st_mode)   ? "a FIFO"
+               : S_ISSOCK(st.st_mode) ? "a socket"
+               : S_ISDIR(st.st_mode)  ? "a directory"
+               : S_ISCHR(st.st_mode)  ? "a character device that is not a terminal"
+               : S_ISBLK(st.st_mode)  ? "a block device"
+                                      : "not a regular file";
+}
+
 int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path) {
         _cleanup_close_ int fd = -EBADF;
+        int r;
 
         ASSERT_CONFIGURABLE(e);
         if (!path)
                 return -EINVAL;
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+        /* O_NONBLOCK: a FIFO (or a device) must not hold us in open(). */
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+        if (fd < 0 && errno == ENXIO) {
+                executor_set_error(e, "output file %s is a FIFO without a reader: want a regular file or a terminal",
+                                   path);
+                return -EINVAL;
+        }
         if (fd < 0)
+                return -errno;
+        r = output_file_check(fd);
+        if (r < 0) {
+                executor_set_error(e, "output file %s is %s: want a regular file or a terminal", path,
+                                   file_kind(fd));
+                return r;
+        }
+        /* Writes block again (mk_executor_set_output_fd()). */
+        if (fcntl(fd, F_SETFL, O_APPEND) < 0)
                 return -errno;
         return mk_executor_set_output_fd(e, streams, fd);
 }

@@ -18,6 +18,9 @@
 
 #define RECENT_LINES 20
 #define RECENT_LINE_MAX 1000
+/* How late the deadline and the stop timeout may fire (sd-event's default
+ * for an accuracy of 0 is 250 ms). */
+#define TIMER_ACCURACY_USEC ((uint64_t) 1000)
 
 struct MkExecutor {
         unsigned n_ref;

@@ -14,6 +14,7 @@
 
 #include "executor-private.h"
 #include "util/event-wait.h"
+#include "util/pidfd-util.h"
 #include "util/strv.h"
 #include "util/time-util.h"
 
@@ -227,6 +228,11 @@ void executor_teardown(MkExecutor *e, int first_signal, bool graceful) {
 
         /* main-pid.c: the kill mode decides who gets the stop signal. */
         r = main_pid_stop_signal(e, first_signal, graceful && e->stop_requested);
+        if (r < 0 && graceful && !e->main_reaped && e->child.pidfd >= 0)
+                /* The service's processes could not be reached (short of fds,
+                 * say): the main process still gets the stop signal through its
+                 * pidfd, and the stop timeout kills the rest. */
+                r = pidfd_signal_child(e->child.pidfd, e->child.pid, first_signal);
         if (r < 0)
                 (void) containment_kill_all(e->containment);
 
@@ -442,8 +448,13 @@ static int on_main_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t r
                         void *userdata) {
         MkExecutor *e = userdata;
 
-        if (!reap_main(e))
+        if (!reap_main(e)) {
+                /* Not yet (spurious wake-up): edge-triggered (issue 14), so ask
+                 * epoll to look at the pidfd again (a MOD re-arms it). */
+                (void) sd_event_source_set_io_events(e->exit_source, EPOLLIN);
+                (void) sd_event_source_set_io_events(e->exit_source, EPOLLIN | EPOLLET);
                 return 0;
+        }
         executor_drain_output(e);
 
         mk_executor_ref(e);
@@ -703,7 +714,11 @@ static int spawn_child(MkExecutor *e) {
         if (r >= 0 && e->capture[0] && e->capture[1])
                 capture_set_sibling(e->capture[0], e->capture[1]);
         if (r >= 0)
-                r = sd_event_add_io(e->event, &e->exit_source, e->child.pidfd, EPOLLIN, on_main_exit, e);
+                /* issue 14: edge-triggered. A pidfd stays readable once the
+                 * process is gone: level-triggered, every pending exit came
+                 * back from each epoll_wait() until dispatched, and N
+                 * services exiting together cost N^2. */
+                r = sd_event_add_io(e->event, &e->exit_source, e->child.pidfd, EPOLLIN | EPOLLET, on_main_exit, e);
         if (r >= 0)
                 r = sd_event_source_set_priority(e->exit_source, e->priority);
         if (r < 0)
@@ -758,18 +773,29 @@ int mk_executor_start_async(MkExecutor *e, MkDoneHandler done, void *userdata) {
         reset_run(e);
         e->ever_started = true;
 
+        /* issue 14: a failure names its step ("could not start: Too many
+         * open files" said nothing of where). */
+        const char *step = "the pre-checks of the probes";
         r = run_pre_checks(e);
-        if (r >= 0)
+        if (r >= 0) {
+                step = "preparing the probes";
                 r = prepare_probes(e);
-        if (r >= 0)
+        }
+        if (r >= 0) {
+                step = "arming the start deadline (a timer)";
                 r = arm_deadline(e);
-        if (r >= 0)
+        }
+        if (r >= 0) {
+                step = "setting up the containment";
                 r = open_containment(e);
-        if (r >= 0)
+        }
+        if (r >= 0) {
+                step = "creating the process (environment, pipes, spawn)";
                 r = spawn_child(e);
+        }
         if (r < 0) {
                 if (!e->error)
-                        executor_set_error(e, "%s: could not start: %s", e->name, strerror(-r));
+                        executor_set_error(e, "%s: could not start: %s: %s", e->name, step, strerror(-r));
                 abort_spawned(e);
                 return r;
         }

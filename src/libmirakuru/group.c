@@ -491,31 +491,34 @@ static void advance_start(MkGroup *g) {
         }
 }
 
-/* Stops each active member none of whose dependents is still active. */
+/* Stops each active member none of whose dependents is still active. One
+ * pass over the dependencies marks who is still needed (O(members +
+ * dependencies) per call, not members^2). */
 static void advance_stop(MkGroup *g) {
+        _cleanup_free_ bool *needed = calloc(g->n_members ?: 1, sizeof(bool));
         bool any_active = false;
 
+        if (!needed) {
+                if (g->stop_result == 0)
+                        g->stop_result = -ENOMEM;
+                return;
+        }
+        for (size_t j = 0; j < g->n_members; j++) {
+                Member *d = g->members[j];
+                if (!member_active(d))
+                        continue;
+                for (size_t k = 0; k < d->n_deps; k++)
+                        if (d->deps[k].index < g->n_members)
+                                needed[d->deps[k].index] = true;
+        }
         for (size_t i = 0; i < g->n_members; i++) {
                 Member *m = g->members[i];
-                bool blocked = false;
                 int r;
 
                 if (!member_active(m))
                         continue;
                 any_active = true;
-                if (m->status == MK_SERVICE_STOPPING)
-                        continue;
-                for (size_t j = 0; j < g->n_members && !blocked; j++) {
-                        Member *d = g->members[j];
-                        if (!member_active(d))
-                                continue;
-                        for (size_t k = 0; k < d->n_deps; k++)
-                                if (d->deps[k].index == i) {
-                                        blocked = true;
-                                        break;
-                                }
-                }
-                if (blocked)
+                if (m->status == MK_SERVICE_STOPPING || needed[i])
                         continue;
                 set_status(m, MK_SERVICE_STOPPING);
                 r = mk_executor_stop_async(m->e, on_member_stopped, m);

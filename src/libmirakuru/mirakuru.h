@@ -263,7 +263,11 @@ int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd);
  * to the line handler nor seen by output probes (a test command that
  * writes to our terminal). -1 goes back to the pipe. */
 int mk_executor_set_direct_output_fd(MkExecutor *e, MkStream streams, int fd);
-/* Also copy STREAM(s) to a file, created 0600 if needed, appended to. */
+/* Also copy STREAM(s) to a file, created 0600 if needed, appended to.
+ * Opened without blocking; it must be a regular file, a terminal or
+ * /dev/null: a FIFO, socket, directory or other device is refused with
+ * -EINVAL and a message in mk_executor_get_error() (a FIFO would hold the
+ * caller in open(), or the loop in write()). */
 int mk_executor_set_output_file(MkExecutor *e, MkStream streams, const char *path);
 /* Callbacks during a stop: with ENABLED, the line and exit handlers go on
  * being called while a stop or kill runs (not in the last unref), for a
@@ -568,7 +572,11 @@ int mk_executor_set_bus_address(MkExecutor *e, const char *address);
 /* Leak forensics: the processes the last stop or kill found still running
  * when it had to use the kill signal (after the stop timeout, or a kill),
  * as "PID CMDLINE\n" lines, recorded at kill time; "" when the stop signal
- * was enough. *RET is malloc'd (free() it). Returns how many processes
+ * was enough. Processes found outside the service's cgroup (a root service
+ * can move itself out; docs/containment.md) are listed too, with
+ * " (had left the service's cgroup)" or, for the main process, which is
+ * still stopped through its pidfd, " (the main process, which had left the
+ * service's cgroup)" after the command line. *RET is malloc'd (free() it). Returns how many processes
  * are listed (>= 0), -EINVAL, -ENOMEM. Cleared by the next start. */
 int mk_executor_get_leftovers(MkExecutor *e, char **ret);
 

@@ -3,12 +3,16 @@
  * core format plus our keys for every probe and containment. Every key is
  * known or an error with FILE:LINE; nothing is silently ignored. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
+#include "compose-file.h"
 #include "compose.h"
 #include "log.h"
 #include "parse-util.h"
@@ -179,8 +183,10 @@ static int add_listen_unix(Parser *p, Service *s, const yaml_node_t *n, const ch
 
 static int add_http(Parser *p, Service *s, const yaml_node_t *n, const char *v) {
         const char *why = NULL;
-        if (check_url(v, &why) < 0)
-                return bad(p, n, "http: invalid URL '%s': %s", v, why ?: "malformed");
+        if (check_url(v, &why) < 0) {
+                _cleanup_free_ char *shown = url_without_secret_shown(v);
+                return bad(p, n, "http: invalid URL '%s': %s", shown ?: "", why ?: "malformed");
+        }
         int r = mk_executor_add_http_probe(s->e, &(MkHttpProbe) { .url = v });
         return r < 0 ? refused(p, s, n, "http", r) : 0;
 }
@@ -453,7 +459,8 @@ static int parse_key(Parser *p, Service *s, const char *key, const yaml_node_t *
                         return r;
                 r = mk_executor_set_output_file(s->e, MK_STREAM_BOTH, str);
                 if (r < 0)
-                        return bad(p, v, "log_location: cannot open '%s': %s", str, strerror(-r));
+                        return bad(p, v, "log_location: cannot open '%s': %s", str,
+                                   mk_executor_get_error(s->e) ?: strerror(-r));
                 s->has_log_file = true;
                 return 0;
         }
@@ -568,12 +575,56 @@ static int parse_process(Parser *p, Compose *c, const yaml_node_t *k, const yaml
         return 0;
 }
 
+typedef struct KeyAt {
+        const char *key;
+        const yaml_node_t *node;
+} KeyAt;
+
+static int key_at_compare(const void *a, const void *b) {
+        const KeyAt *x = a, *y = b;
+        int r = strcmp(x->key, y->key);
+        if (r != 0)
+                return r;
+        return x->node->start_mark.index < y->node->start_mark.index ? -1
+               : x->node->start_mark.index > y->node->start_mark.index;
+}
+
+/* A key given twice in one mapping (command: twice) is an error at the
+ * second one: libyaml keeps both and our lookups would take one silently.
+ * Sorted, so a mapping of K keys costs K log K. */
+static int check_duplicate_keys(Parser *p) {
+        for (yaml_node_t *n = p->doc->nodes.start; n < p->doc->nodes.top; n++) {
+                size_t k = 0, size;
+                if (n->type != YAML_MAPPING_NODE)
+                        continue;
+                size = (size_t) (n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+                if (size < 2)
+                        continue;
+                _cleanup_free_ KeyAt *keys = calloc(size, sizeof(KeyAt));
+                if (!keys)
+                        return log_oom_error();
+                for (yaml_node_pair_t *i = n->data.mapping.pairs.start; i < n->data.mapping.pairs.top; i++) {
+                        const yaml_node_t *kn = node(p, i->key);
+                        if (scalar(kn))
+                                keys[k++] = (KeyAt) { .key = scalar(kn), .node = kn };
+                }
+                qsort(keys, k, sizeof(KeyAt), key_at_compare);
+                for (size_t i = 1; i < k; i++)
+                        if (strcmp(keys[i - 1].key, keys[i].key) == 0)
+                                return bad(p, keys[i].node, "duplicate key '%s' (first given on line %zu)",
+                                           keys[i].key, keys[i - 1].node->start_mark.line + 1);
+        }
+        return 0;
+}
+
 static int parse_document(Parser *p, Compose *c, sd_event *event) {
         yaml_node_t *root = yaml_document_get_root_node(p->doc), *processes = NULL;
         int r;
 
         if (!root)
                 return bad(p, NULL, "the file is empty");
+        if ((r = check_duplicate_keys(p)) < 0)
+                return r;
         if (root->type != YAML_MAPPING_NODE)
                 return bad(p, root, "want a mapping with a processes: section");
         for (yaml_node_pair_t *i = root->data.mapping.pairs.start; i < root->data.mapping.pairs.top; i++) {
@@ -614,10 +665,13 @@ int compose_load(const char *file, const Options *o, sd_event *event, Compose **
         FILE *f;
         int r;
 
-        f = fopen(file, "re");
-        if (!f) {
-                log_error("cannot read %s: %s", file, strerror(errno));
+        f = compose_file_open(file);
+        if (!f)
                 return EXIT_USAGE;
+        r = compose_file_precheck(file, f);
+        if (r < 0) {
+                fclose(f);
+                return r == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
         }
         c = calloc(1, sizeof *c);
         if (!c || !(c->file = strdup(file)) || !yaml_parser_initialize(&parser)) {

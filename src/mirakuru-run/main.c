@@ -90,8 +90,15 @@ static void finish(Run *run, int result) {
         else if (result < 0 && result != -ECHILD && result != -ESRCH)
                 log_warning("stopping %s failed: %s", name_of(run),
                             mk_executor_get_error(run->e) ?: strerror(-result));
-        else
+        else {
+                char *leftovers = NULL;
                 log_info("%s stopped%s", name_of(run), result == -ECHILD ? " (it had exited uncleanly)" : "");
+                /* Processes that had left the service's cgroup were killed at once. */
+                if (mk_executor_get_leftovers(run->e, &leftovers) > 0)
+                        for (char *line = strtok(leftovers, "\n"); line; line = strtok(NULL, "\n"))
+                                log_warning("  killed: %s", line);
+                free(leftovers);
+        }
 
         if (run->opt.then)
                 /* Teardown trouble does not change --then's status. */

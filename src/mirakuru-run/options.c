@@ -212,7 +212,9 @@ static int parse_regex_option(const char *option, const char *value) {
         char why[256];
 
         if (check_regex(value, why, sizeof why) < 0)
-                return usage_error("invalid --%s regular expression '%s': %s", option, value, why);
+                return usage_error("invalid --%s regular expression '%.*s%s': %s", option,
+                                   (int) (strlen(value) > 80 ? 80 : strlen(value)), value,
+                                   strlen(value) > 80 ? "..." : "", why); /* not a 100 KB echo */
         return 0;
 }
 
@@ -260,8 +262,12 @@ static int parse_one(int c, const char *arg, Options *o) {
                 push(o->unix_paths, arg);
                 return 0;
         case OPT_HTTP:
-                if (check_url(arg, &why) < 0)
-                        return usage_error("invalid --http URL '%s': %s", arg, why ?: "malformed");
+                if (check_url(arg, &why) < 0) {
+                        char *shown = url_without_secret_shown(arg);
+                        int r = usage_error("invalid --http URL '%s': %s", shown ?: "", why ?: "malformed");
+                        free(shown);
+                        return r;
+                }
                 push(o->http_urls, arg);
                 return 0;
         case OPT_HTTP_STATUS:

@@ -166,6 +166,20 @@ int check_url(const char *url, const char **ret_why) {
         return 0;
 }
 
+char *url_without_secret_shown(const char *url) {
+        const char *s = strstr(url, "://"), *at;
+        char *r;
+
+        /* Without a scheme, the authority starts the string. */
+        s = s ? s + 3 : url;
+        at = memrchr(s, '@', strcspn(s, "/?#"));
+        if (!at)
+                return strdup(url);
+        if (asprintf_safe(&r, "%.*s***%s", (int) (s - url), url, at) < 0)
+                return NULL;
+        return r;
+}
+
 bool env_name_is_valid(const char *s) {
         return s && *s && !strchr(s, '=');
 }

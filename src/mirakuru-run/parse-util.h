@@ -27,6 +27,9 @@ int check_regex(const char *regex, char *why, size_t why_size);
 /* An http://, https:// or http+unix:// URL with a host; on -EINVAL,
  * *RET_WHY says what is wrong. */
 int check_url(const char *url, const char **ret_why);
+/* URL with the user[:password]@ part of its authority (a secret) shown as
+ * "***@", for messages; malloc'd, NULL on allocation failure. */
+char *url_without_secret_shown(const char *url);
 /* A "NAME=VALUE" environment entry with a non-empty NAME. */
 bool env_assignment_is_valid(const char *s);
 /* A NAME usable in the environment: not empty, no '='. */

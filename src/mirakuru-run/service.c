@@ -134,7 +134,7 @@ static int configure(const Options *o, MkExecutor *e) {
         if (o->log) {
                 r = mk_executor_set_output_file(e, MK_STREAM_BOTH, o->log);
                 if (r < 0) {
-                        log_error("invalid --log '%s': %s", o->log, strerror(-r));
+                        log_error("invalid --log '%s': %s", o->log, mk_executor_get_error(e) ?: strerror(-r));
                         return EXIT_USAGE;
                 }
         } else {

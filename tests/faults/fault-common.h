@@ -30,3 +30,18 @@ uint16_t fault_free_port(void);
 void fault_reap(void);
 /* True if the error message E contains NEEDLE; prints E either way. */
 bool fault_error_has(MkExecutor *e, const char *needle);
+
+/* Our own cgroup v2 directory (malloc'd), NULL without one. */
+char *fault_own_cgroup(void);
+/* Kills and removes (with directory fds, any depth) every cgroup below our
+ * own whose name starts with "mirakuru-<SUPERVISOR>-": what a supervisor
+ * of ours left behind. Returns how many there were. */
+int fault_cgroup_cleanup(pid_t supervisor);
+/* Runs mirakuru-run ARGS (NULL-terminated) with stderr to ERR_FILE. When
+ * MARK_FILE is given, *RET_AFTER_MARK_USEC gets the time from when
+ * MARK_FILE first held a line until mirakuru-run exited. Kills it (and what
+ * it left) after LIMIT_USEC: returns -1 then, else its exit status. */
+int fault_run_cli(const char *const *args, const char *err_file, const char *mark_file, uint64_t limit_usec,
+                  uint64_t *ret_after_mark_usec, pid_t *ret_pid);
+/* Kills everything in the cgroup PATH and removes it with what is below it. */
+void fault_remove_cgroup_tree(const char *path);

@@ -178,8 +178,137 @@ static void test_output_file_private(void **state) {
         assert_int_equal(st.st_mode & 0777, 0600);
 }
 
+/* A password in an --http URL that is refused is not printed either (F6),
+ * by the CLI's own checks or by the library's. */
+static void test_refused_url_password_not_shown(void **state) {
+        static const char *const urls[] = {
+                "http://bob:" SECRET "@/x",          /* the library: no host */
+                "http://bob:" SECRET "@[::1/x",      /* the library: bad IPv6 address */
+                "http://bob:" SECRET "@ho st/",      /* the CLI: blanks */
+                "ftp://bob:" SECRET "@host/",        /* the CLI: scheme */
+                "bob:" SECRET "@host/x",             /* the CLI: no scheme */
+        };
+        (void) state;
+
+        for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+                const char *args[] = { "--http", urls[i], "--", "true", NULL };
+                int status;
+                _cleanup_free_ char *err = cli(args, &status);
+                fprintf(stderr, "# %s -> %d: %s", urls[i], status, err);
+                assert_int_equal(status, 2);
+                assert_non_null(strstr(err, "URL"));
+                assert_null(strstr(err, SECRET));
+        }
+        /* And in a compose file: the CLI's check, then the library's. */
+        static const char *const bad_urls[] = { "http://bob:" SECRET "@ho st/", "http://bob:" SECRET "@/x" };
+        for (size_t i = 0; i < 2; i++) {
+                char yaml[4300], err[4300];
+                snprintf(yaml, sizeof yaml, "%s/services.yaml", dir);
+                snprintf(err, sizeof err, "%s/stderr", dir);
+                FILE *f = fopen(yaml, "we");
+                assert_non_null(f);
+                fprintf(f, "processes:\n  web:\n    command: true\n    http: '%s'\n", bad_urls[i]);
+                fclose(f);
+                const char *args[] = { "-f", yaml, NULL };
+                int status = fault_run_cli(args, err, NULL, 20 * MK_USEC_PER_SEC, NULL, NULL);
+                _cleanup_free_ char *text = test_read_file(err);
+                fprintf(stderr, "# compose -> %d: %s", status, text ?: "");
+                assert_int_equal(status, 2);
+                assert_non_null(strstr(text, "URL"));
+                assert_null(strstr(text, SECRET));
+        }
+}
+
+/* A refused regex is not echoed back whole (it was: 120 KB on stderr), by
+ * the CLI's check, by the library (compose), or in the status of one that
+ * was accepted but long. */
+static void test_refused_regex_not_echoed(void **state) {
+        size_t len = 120 * 1024;
+        _cleanup_free_ char *huge = malloc(len + 1);
+        int status;
+        (void) state;
+
+        assert_non_null(huge);
+        for (size_t i = 0; i < len; i += 3)
+                memcpy(huge + i, "a++", 3);
+        huge[len] = '\0';
+        const char *args[] = { "--output", huge, "--", "true", NULL };
+        _cleanup_free_ char *err = cli(args, &status);
+        fprintf(stderr, "# --output of 120 KB -> %d, %zu bytes: %s", status, strlen(err), err);
+        assert_int_equal(status, 2);
+        assert_true(strlen(err) < 1024);
+        assert_non_null(strstr(err, "..."));
+
+        /* The library's own message (compose's output: goes through it). */
+        char yaml[4300], errf[4300];
+        snprintf(yaml, sizeof yaml, "%s/services.yaml", dir);
+        snprintf(errf, sizeof errf, "%s/stderr-compose", dir);
+        FILE *f = fopen(yaml, "we");
+        assert_non_null(f);
+        fprintf(f, "processes:\n  web:\n    command: 'true'\n    output: '%s'\n", huge);
+        fclose(f);
+        const char *cargs[] = { "-f", yaml, NULL };
+        status = fault_run_cli(cargs, errf, NULL, 20 * MK_USEC_PER_SEC, NULL, NULL);
+        _cleanup_free_ char *text = test_read_file(errf);
+        fprintf(stderr, "# compose output of 120 KB -> %d, %zu bytes: %s", status, strlen(text ?: ""), text ?: "");
+        assert_int_equal(status, 2);
+        assert_true(strlen(text) < 1024);
+
+        /* An accepted 1.5 KB pattern: the timeout's status shows 80 bytes of it. */
+        char pattern[1501];
+        memset(pattern, 'x', 1500);
+        pattern[1500] = '\0';
+        const char *targs[] = { "--timeout", "0.3", "--output", pattern, "--", "sleep", "5", NULL };
+        _cleanup_free_ char *terr = cli(targs, &status);
+        fprintf(stderr, "# accepted 1.5 KB pattern, timeout -> %d, %zu bytes: %s", status, strlen(terr), terr);
+        assert_int_equal(status, 124);
+        assert_true(strlen(terr) < 1024);
+}
+
+/* Files the user names are opened without blocking and refused unless
+ * they are a regular file (or a terminal, or /dev/null, for --log) (F5):
+ * a FIFO without a reader used to hold mirakuru-run in open() for ever,
+ * with SIGTERM blocked. */
+static void test_log_and_compose_fifo_refused(void **state) {
+        char fifo[4300], err[4300];
+        (void) state;
+
+        snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+        snprintf(err, sizeof err, "%s/stderr", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        for (int with_reader = 0; with_reader < 2; with_reader++) {
+                int reader = with_reader ? open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+                const char *args[] = { "--log", fifo, "--", "true", NULL };
+                uint64_t t0 = test_now_usec();
+                int status = fault_run_cli(args, err, NULL, 10 * MK_USEC_PER_SEC, NULL, NULL);
+                _cleanup_free_ char *text = test_read_file(err);
+                fprintf(stderr, "# --log FIFO (%s reader) -> %d after %llu us: %s", with_reader ? "a" : "no",
+                        status, (unsigned long long) (test_now_usec() - t0), text ?: "");
+                if (reader >= 0)
+                        close(reader);
+                assert_int_equal(status, 2);
+                assert_non_null(strstr(text, "FIFO"));
+        }
+        /* Other things that are no file to log to. */
+        const char *dir_args[] = { "--log", dir, "--", "true", NULL };
+        assert_int_equal(fault_run_cli(dir_args, err, NULL, 10 * MK_USEC_PER_SEC, NULL, NULL), 2);
+        /* /dev/null is fine. */
+        const char *null_args[] = { "--log", "/dev/null", "--", "true", NULL };
+        assert_int_equal(fault_run_cli(null_args, err, NULL, 10 * MK_USEC_PER_SEC, NULL, NULL), 0);
+        /* A compose file that is a FIFO. */
+        const char *compose_args[] = { "-f", fifo, NULL };
+        int status = fault_run_cli(compose_args, err, NULL, 10 * MK_USEC_PER_SEC, NULL, NULL);
+        _cleanup_free_ char *text = test_read_file(err);
+        fprintf(stderr, "# -f FIFO -> %d: %s", status, text ?: "");
+        assert_int_equal(status, 2);
+        assert_non_null(strstr(text, "not a regular file"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_refused_url_password_not_shown, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_log_and_compose_fifo_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refused_regex_not_echoed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_environment_passed_as_documented, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli_clean_env_and_quiet_secrets, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_shell, setup, teardown),

@@ -209,7 +209,10 @@ static void test_emfile(void **state) {
                                 fprintf(stderr, "# %d more fds: start: %s: %s\n", extra, strerror(-r), m ?: "(no message)");
                                 _exit(m && *m ? 10 : 3);
                         }
-                        _exit(mk_executor_stop(e) == 0 ? 0 : 4);
+                        r = mk_executor_stop(e);
+                        if (r != 0)
+                                fprintf(stderr, "# %d more fds: stop: %d %s\n", extra, r, mk_executor_get_error(e) ?: "");
+                        _exit(r == 0 ? 0 : 4);
                 }
                 assert_int_equal(waitpid(pid, &status, 0), pid);
                 if (!WIFEXITED(status))

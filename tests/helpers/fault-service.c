@@ -28,8 +28,26 @@
  *                     each connection at once (SO_LINGER 0); MODE silent:
  *                     accept and never answer (connections kept open).
  *                     Prints "listening" once bound; serves forever
+ *   deep-cgroup N FILE  make N nested cgroups below our own (with
+ *                     directory fds: the paths grow past PATH_MAX), fork a
+ *                     child that moves into the deepest, appends its pid to
+ *                     FILE and waits forever; we go on
+ *   leave-cgroup FILE fork a child that moves itself to the parent of our
+ *                     cgroup (writes 0 to its cgroup.procs), appends its pid
+ *                     to FILE and waits forever; we go on
+ *   leave-on-term     on SIGTERM, move ourselves to the parent of our
+ *                     cgroup, and go on (ignoring later SIGTERMs)
+ *   guard SIG         send SIG (STOP, KILL, TERM, TSTP) to our supervisor's
+ *                     guard (its child named mirakuru-guard, as `pgrep -P
+ *                     $PPID -x mirakuru-guard` finds it); prints "guard PID
+ *                     signalled"
+ *   setsid-child FILE fork a child that calls setsid() (leaving our session
+ *                     and process group), appends its pid to FILE and waits
+ *                     forever; we go on
+ *   alines COUNT LEN  print COUNT lines of LEN 'a's (COUNT 0: for ever)
  *   pause             wait for signals forever
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -43,6 +61,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,6 +197,140 @@ static void serve(const char *mode, const char *port) {
         }
 }
 
+/* The directory of our own cgroup v2, in the cgroup2 mount. */
+static char *own_cgroup(void) {
+        char line[8192], mount[4096] = "", *path = NULL;
+        FILE *f = fopen("/proc/self/mounts", "re");
+
+        if (!f)
+                die("mounts");
+        while (fgets(line, sizeof line, f)) {
+                char dev[256], dir[4096], type[64];
+                if (sscanf(line, "%255s %4095s %63s", dev, dir, type) == 3 && strcmp(type, "cgroup2") == 0) {
+                        snprintf(mount, sizeof mount, "%s", dir);
+                        break;
+                }
+        }
+        fclose(f);
+        f = fopen("/proc/self/cgroup", "re");
+        if (!f || !mount[0])
+                die("cgroup");
+        while (fgets(line, sizeof line, f))
+                if (strncmp(line, "0::", 3) == 0) {
+                        line[strcspn(line, "\n")] = '\0';
+                        if (asprintf(&path, "%s%s", mount, strcmp(line + 3, "/") == 0 ? "" : line + 3) < 0)
+                                die("asprintf");
+                }
+        fclose(f);
+        if (!path)
+                die("no cgroup v2");
+        return path;
+}
+
+static void write_procs_at(int dir_fd) {
+        int fd = openat(dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+                die("cgroup.procs");
+        close(fd);
+}
+
+static void deep_cgroup(long levels, const char *file) {
+        char *own = own_cgroup();
+        int fd = open(own, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        pid_t pid;
+
+        if (fd < 0)
+                die("open own cgroup");
+        for (long i = 0; i < levels; i++) {
+                if (mkdirat(fd, "a", 0755) < 0)
+                        die("mkdirat");
+                int next = openat(fd, "a", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (next < 0)
+                        die("openat");
+                close(fd);
+                fd = next;
+        }
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+                die("fork");
+        if (pid == 0) {
+                write_procs_at(fd);
+                append_pid(file, getpid());
+                wait_forever();
+        }
+        close(fd);
+        free(own);
+        /* Go on once the child is at the bottom (it records itself there). */
+        for (int i = 0; i < 500; i++) {
+                struct stat st;
+                if (stat(file, &st) == 0 && st.st_size > 0)
+                        break;
+                sleep_ms(10);
+        }
+}
+
+static void move_to_parent_cgroup(void) {
+        char *own = own_cgroup(), *slash = strrchr(own, '/');
+        int fd;
+
+        if (slash)
+                *slash = '\0';
+        fd = open(own, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                int p = openat(fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (p >= 0) {
+                        (void) !write(p, "0", 1);
+                        close(p);
+                }
+                close(fd);
+        }
+        free(own);
+}
+
+static void on_term_leave(int sig) {
+        (void) sig;
+        signal(SIGTERM, SIG_IGN);
+        move_to_parent_cgroup(); /* not async-signal-safe, but this program does nothing else now */
+}
+
+static void signal_guard(const char *name) {
+        int sig = strcmp(name, "STOP") == 0   ? SIGSTOP
+                  : strcmp(name, "KILL") == 0 ? SIGKILL
+                  : strcmp(name, "TSTP") == 0 ? SIGTSTP
+                                              : SIGTERM;
+        pid_t supervisor = getppid();
+        char path[300], buf[512];
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        pid_t guard = 0;
+
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+                FILE *f = fopen(path, "re");
+                if (!f)
+                        continue;
+                size_t n = fread(buf, 1, sizeof buf - 1, f);
+                fclose(f);
+                buf[n] = '\0';
+                char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+                int ppid;
+                if (!open_paren || !close_paren || sscanf(close_paren + 2, "%*c %d", &ppid) != 1)
+                        continue;
+                *close_paren = '\0';
+                if (ppid == supervisor && strcmp(open_paren + 1, "mirakuru-guard") == 0)
+                        guard = (pid_t) atoi(de->d_name);
+        }
+        if (d)
+                closedir(d);
+        if (guard <= 0 || kill(guard, sig) < 0)
+                die("no guard to signal");
+        printf("guard %d signalled\n", (int) guard);
+        fflush(stdout);
+}
+
 int main(int argc, char **argv) {
         setvbuf(stdout, NULL, _IOFBF, 1 << 16);
         for (int i = 1; i < argc; i++) {
@@ -238,6 +391,52 @@ int main(int argc, char **argv) {
                         i++;
                 } else if (strcmp(a, "serve") == 0 && arg && i + 2 < argc) {
                         serve(arg, argv[i + 2]);
+                } else if (strcmp(a, "deep-cgroup") == 0 && arg && i + 2 < argc) {
+                        deep_cgroup(atol(arg), argv[i + 2]);
+                        i += 2;
+                } else if (strcmp(a, "leave-cgroup") == 0 && arg) {
+                        pid_t pid;
+                        fflush(stdout);
+                        pid = fork();
+                        if (pid < 0)
+                                die("fork");
+                        if (pid == 0) {
+                                move_to_parent_cgroup();
+                                append_pid(arg, getpid());
+                                wait_forever();
+                        }
+                        i++;
+                } else if (strcmp(a, "leave-on-term") == 0) {
+                        signal(SIGTERM, on_term_leave);
+                } else if (strcmp(a, "guard") == 0 && arg) {
+                        signal_guard(arg);
+                        i++;
+                } else if (strcmp(a, "setsid-child") == 0 && arg) {
+                        pid_t pid;
+                        fflush(stdout);
+                        pid = fork();
+                        if (pid < 0)
+                                die("fork");
+                        if (pid == 0) {
+                                if (setsid() < 0)
+                                        die("setsid");
+                                append_pid(arg, getpid());
+                                wait_forever();
+                        }
+                        i++;
+                } else if (strcmp(a, "alines") == 0 && arg && i + 2 < argc) {
+                        long count = atol(arg), len = atol(argv[i + 2]);
+                        char *l = malloc((size_t) len + 1);
+                        if (!l)
+                                die("malloc");
+                        memset(l, 'a', (size_t) len);
+                        l[len] = '\n';
+                        for (long k = 0; count == 0 || k < count; k++)
+                                if (fwrite(l, 1, (size_t) len + 1, stdout) != (size_t) len + 1)
+                                        die("write");
+                        fflush(stdout);
+                        free(l);
+                        i += 2;
                 } else if (strcmp(a, "pause") == 0) {
                         fflush(stdout);
                         wait_forever();

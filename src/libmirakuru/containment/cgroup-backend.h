@@ -15,6 +15,8 @@ typedef struct CgroupContainment {
         int events_fd;           /* cgroup.events, open for that */
         sd_event_source *defer;  /* reports an emptiness found when the watch started */
         Guard guard;
+        pid_t *recorded; /* processes outside the cgroup already in the leak record */
+        size_t n_recorded;
 } CgroupContainment;
 
 /* Makes <our cgroup>/mirakuru-<pid>-<starttime>-<n> after cleaning stale

@@ -11,12 +11,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup-tree.h"
 #include "cgroup-util.h"
 #include "util/macro.h"
 
 #define SIGNAL_PASSES_MAX 1000
 /* A catchable signal need not chase a fork loop: the kill signal follows. */
 #define SIGNAL_PASSES_CATCHABLE 8
+/* One signalling (or kill) of a cgroup tree takes at most this long, and
+ * one removal of a tree: whatever the service built below its cgroup. */
+#define CG_SIGNAL_BUDGET_USEC (250 * 1000ULL)
+#define CG_REMOVE_BUDGET_USEC (1000 * 1000ULL)
 
 static inline void fclosep(FILE **f) {
         if (*f)
@@ -83,16 +88,19 @@ int cg_pid_path(pid_t pid, char **ret) {
         return -ENOMEDIUM;
 }
 
-static int read_pids_file(const char *cgroup, pid_t **pids, size_t *n) {
-        _cleanup_free_ char *path = NULL;
+static int read_pids_at(int dir_fd, pid_t **pids, size_t *n) {
         _cleanup_fclose_ FILE *f = NULL;
+        int fd;
         long v;
 
-        if (asprintf_safe(&path, "%s/cgroup.procs", cgroup) < 0)
-                return -ENOMEM;
-        f = fopen(path, "re");
-        if (!f)
+        fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno; /* removed meanwhile */
+        f = fdopen(fd, "re");
+        if (!f) {
+                safe_close(fd);
                 return -errno;
+        }
         while (fscanf(f, "%ld", &v) == 1) {
                 pid_t *a = realloc(*pids, (*n + 1) * sizeof(pid_t));
                 if (!a)
@@ -103,42 +111,30 @@ static int read_pids_file(const char *cgroup, pid_t **pids, size_t *n) {
         return 0;
 }
 
-/* Processes of CGROUP and of every cgroup below it. */
-static int read_pids_recursive(const char *cgroup, pid_t **pids, size_t *n) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int r;
+typedef struct PidList {
+        pid_t *pids;
+        size_t n;
+} PidList;
 
-        r = read_pids_file(cgroup, pids, n);
-        if (r < 0)
-                return r;
-        d = opendir(cgroup);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *child = NULL;
-                if (de->d_type != DT_DIR || de->d_name[0] == '.')
-                        continue;
-                if (asprintf_safe(&child, "%s/%s", cgroup, de->d_name) < 0)
-                        return -ENOMEM;
-                r = read_pids_recursive(child, pids, n);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-        }
-        return 0;
+static int collect_pids(int dir_fd, void *userdata) {
+        PidList *l = userdata;
+        return read_pids_at(dir_fd, &l->pids, &l->n);
 }
 
-int cg_read_pids(const char *cgroup, pid_t **ret, size_t *ret_n) {
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t n = 0;
+int cg_read_pids(int cgroup_fd, uint64_t deadline_usec, pid_t **ret, size_t *ret_n) {
+        PidList l = {};
+        const CgTreeVisitor v = { .pre = collect_pids, .userdata = &l };
         int r;
 
-        r = read_pids_recursive(cgroup, &pids, &n);
-        if (r < 0)
+        r = cg_tree_walk(cgroup_fd, &v, deadline_usec);
+        if (r < 0 && r != -ETIME) {
+                free(l.pids);
                 return r;
-        *ret = TAKE_PTR(pids);
-        *ret_n = n;
-        return 0;
+        }
+        /* -ETIME: what the bounded walk found (the kill signal reaches the rest). */
+        *ret = l.pids;
+        *ret_n = l.n;
+        return r;
 }
 
 int cg_is_populated(const char *cgroup) {
@@ -164,8 +160,10 @@ static bool pid_in(const pid_t *a, size_t n, pid_t p) {
         return false;
 }
 
-/* Signals every process of CGROUP not yet in *SEEN, until a pass finds none new. */
-static int signal_loop(const char *cgroup, int signo, pid_t **seen, size_t *n_seen, char **leftovers) {
+/* Signals every process of the cgroup not yet in *SEEN, until a pass finds
+ * none new, the passes run out, or DEADLINE passes. */
+static int signal_loop(int cgroup_fd, int signo, uint64_t deadline, pid_t **seen, size_t *n_seen,
+                       char **leftovers) {
         unsigned max = signo == SIGKILL ? SIGNAL_PASSES_MAX : SIGNAL_PASSES_CATCHABLE;
 
         for (unsigned pass = 0; pass < max; pass++) {
@@ -174,10 +172,8 @@ static int signal_loop(const char *cgroup, int signo, pid_t **seen, size_t *n_se
                 bool any = false;
                 int r;
 
-                r = cg_read_pids(cgroup, &pids, &n);
-                if (r == -ENOENT)
-                        return 0;
-                if (r < 0)
+                r = cg_read_pids(cgroup_fd, deadline, &pids, &n);
+                if (r < 0 && r != -ETIME)
                         return r;
                 for (size_t i = 0; i < n; i++) {
                         if (pid_in(*seen, *n_seen, pids[i]))
@@ -189,39 +185,28 @@ static int signal_loop(const char *cgroup, int signo, pid_t **seen, size_t *n_se
                         a[(*n_seen)++] = pids[i];
                         if (leftovers)
                                 (void) leftovers_add(leftovers, pids[i]);
-                        if (kill(pids[i], signo) < 0 && errno != ESRCH)
+                        /* EPERM: a setuid program that changed all its ids
+                         * (an unprivileged supervisor may not signal it). The
+                         * others are signalled all the same; cgroup.kill,
+                         * which needs no permission on the process, follows
+                         * at the stop timeout. */
+                        if (kill(pids[i], signo) < 0 && errno != ESRCH && errno != EPERM)
                                 return -errno;
                         any = true;
                 }
+                if (r == -ETIME || cg_now_usec() >= deadline)
+                        return -ETIME;
                 if (!any)
                         return 0;
         }
         return signo == SIGKILL ? -EBUSY : 0;
 }
 
-static int write_file(const char *cgroup, const char *file, const char *value);
-
-int cg_signal_all(const char *cgroup, int signo) {
-        _cleanup_free_ pid_t *seen = NULL;
-        size_t n_seen = 0;
-        int r;
-
-        /* Frozen (Linux 5.2), nobody forks while we read and signal. */
-        bool frozen = write_file(cgroup, "cgroup.freeze", "1") >= 0;
-        r = signal_loop(cgroup, signo, &seen, &n_seen, NULL);
-        if (frozen)
-                (void) write_file(cgroup, "cgroup.freeze", "0");
-        return r;
-}
-
-static int write_file(const char *cgroup, const char *file, const char *value) {
-        _cleanup_free_ char *path = NULL;
+static int write_at(int dir_fd, const char *file, const char *value) {
         _cleanup_close_ int fd = -EBADF;
         size_t l = strlen(value);
 
-        if (asprintf_safe(&path, "%s/%s", cgroup, file) < 0)
-                return -ENOMEM;
-        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        fd = openat(dir_fd, file, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         if (write(fd, value, l) != (ssize_t) l)
@@ -229,20 +214,37 @@ static int write_file(const char *cgroup, const char *file, const char *value) {
         return 0;
 }
 
-int cg_kill_all(const char *cgroup, int signo, char **leftovers) {
+int cg_signal_all(int cgroup_fd, int signo) {
+        _cleanup_free_ pid_t *seen = NULL;
+        size_t n_seen = 0;
+        int r;
+
+        /* Frozen (Linux 5.2; the whole subtree with it), nobody forks while
+         * we read and signal. */
+        bool frozen = write_at(cgroup_fd, "cgroup.freeze", "1") >= 0;
+        r = signal_loop(cgroup_fd, signo, cg_now_usec() + CG_SIGNAL_BUDGET_USEC, &seen, &n_seen, NULL);
+        if (frozen)
+                (void) write_at(cgroup_fd, "cgroup.freeze", "0");
+        /* Out of time for a catchable signal: the kill signal follows at the
+         * stop timeout, as after the last pass. */
+        return r == -ETIME && signo != SIGKILL ? 0 : r;
+}
+
+int cg_kill_all(int cgroup_fd, int signo, char **leftovers) {
         _cleanup_free_ pid_t *pids = NULL;
+        uint64_t deadline = cg_now_usec() + CG_SIGNAL_BUDGET_USEC;
         size_t n = 0;
         int r;
 
-        r = cg_read_pids(cgroup, &pids, &n);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
         if (signo == SIGKILL) {
-                for (size_t i = 0; leftovers && i < n; i++)
-                        (void) leftovers_add(leftovers, pids[i]);
-                r = write_file(cgroup, "cgroup.kill", "1");
+                /* Whom it reaches, for the record: a bounded look, and
+                 * whatever it finds, cgroup.kill follows. */
+                if (leftovers) {
+                        r = cg_read_pids(cgroup_fd, deadline, &pids, &n);
+                        for (size_t i = 0; (r >= 0 || r == -ETIME) && i < n; i++)
+                                (void) leftovers_add(leftovers, pids[i]);
+                }
+                r = write_at(cgroup_fd, "cgroup.kill", "1");
                 if (r >= 0 || r == -ENOENT)
                         return 0; /* ENOENT: the cgroup itself is gone */
                 /* Before Linux 5.14 there is no cgroup.kill: fall through. */
@@ -251,33 +253,42 @@ int cg_kill_all(const char *cgroup, int signo, char **leftovers) {
 
         /* Freeze (5.2) so nothing forks between reading and signalling, then
          * signal each and thaw; a SIGKILL reaches frozen tasks. */
-        bool frozen = write_file(cgroup, "cgroup.freeze", "1") >= 0;
+        bool frozen = write_at(cgroup_fd, "cgroup.freeze", "1") >= 0;
         free(pids);
         pids = NULL;
         n = 0;
-        r = signal_loop(cgroup, signo, &pids, &n, leftovers);
+        r = signal_loop(cgroup_fd, signo, deadline, &pids, &n, leftovers);
         if (frozen)
-                (void) write_file(cgroup, "cgroup.freeze", "0");
+                (void) write_at(cgroup_fd, "cgroup.freeze", "0");
         return r;
 }
 
-int cg_remove(const char *cgroup) {
-        _cleanup_(closedirp) DIR *d = opendir(cgroup);
-        struct dirent *de;
+int cg_remove_at(int parent_fd, const char *name) {
+        _cleanup_close_ int fd = openat(parent_fd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-        if (!d)
+        if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *child = NULL;
-                if (de->d_type != DT_DIR || de->d_name[0] == '.')
-                        continue;
-                if (asprintf_safe(&child, "%s/%s", cgroup, de->d_name) < 0)
-                        return -ENOMEM;
-                (void) cg_remove(child);
-        }
-        if (rmdir(cgroup) < 0 && errno != ENOENT)
+        (void) cg_tree_remove_children(fd, cg_now_usec() + CG_REMOVE_BUDGET_USEC);
+        if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return -errno;
         return 0;
+}
+
+int cg_remove(const char *cgroup) {
+        _cleanup_free_ char *parent = strdup(cgroup);
+        _cleanup_close_ int parent_fd = -EBADF;
+        char *slash;
+
+        if (!parent)
+                return -ENOMEM;
+        slash = strrchr(parent, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        *slash = '\0';
+        parent_fd = open(slash == parent ? "/" : parent, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (parent_fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return cg_remove_at(parent_fd, slash + 1);
 }
 
 int proc_start_time(pid_t pid, uint64_t *ret) {
@@ -306,7 +317,7 @@ int proc_start_time(pid_t pid, uint64_t *ret) {
         return 0;
 }
 
-int leftovers_add(char **list, pid_t pid) {
+int leftovers_add_note(char **list, pid_t pid, const char *note) {
         char path[64], buf[512];
         _cleanup_close_ int fd = -EBADF;
         ssize_t l = 0;
@@ -337,11 +348,16 @@ int leftovers_add(char **list, pid_t pid) {
                         l--;
         }
         buf[l] = '\0';
-        if (asprintf_safe(&n, "%s%d %s\n", *list ?: "", (int) pid, buf) < 0)
+        if (asprintf_safe(&n, "%s%d %s%s%s%s\n", *list ?: "", (int) pid, buf, note ? " (" : "", note ?: "",
+                          note ? ")" : "") < 0)
                 return -ENOMEM;
         free(*list);
         *list = n;
         return 0;
+}
+
+int leftovers_add(char **list, pid_t pid) {
+        return leftovers_add_note(list, pid, NULL);
 }
 
 int cg_make_name(const char *prefix, char **ret) {
@@ -425,13 +441,17 @@ int cg_clean_stale(const char *parent, const char *prefix) {
                 return -errno;
         while ((de = readdir(d))) {
                 _cleanup_free_ char *path = NULL;
+                _cleanup_close_ int fd = -EBADF;
                 if (de->d_type != DT_DIR || !cg_name_is_stale(prefix, de->d_name))
+                        continue;
+                fd = openat(dirfd(d), de->d_name, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
                         continue;
                 if (asprintf_safe(&path, "%s/%s", parent, de->d_name) < 0)
                         return -ENOMEM;
-                (void) cg_kill_all(path, SIGKILL, NULL);
+                (void) cg_kill_all(fd, SIGKILL, NULL);
                 (void) cg_wait_empty_blocking(path, 1000);
-                if (cg_remove(path) >= 0)
+                if (cg_remove_at(dirfd(d), de->d_name) >= 0)
                         n++;
         }
         return n;

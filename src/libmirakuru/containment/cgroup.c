@@ -4,6 +4,7 @@
  * moved there while held at the start gate), cgroup.kill (5.14; else
  * freeze, kill each, thaw), emptiness from cgroup.events by poll(). */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,10 +15,75 @@
 #include <unistd.h>
 
 #include "cgroup-backend.h"
+#include "cgroup-tree.h"
 #include "cgroup-util.h"
+#include "escapees.h"
+#include "util/pidfd-util.h"
 
 #define CGROUP_PREFIX "mirakuru"
 #define DESTROY_WAIT_MS 2000
+/* The look for processes that left the cgroup reads its members within this. */
+#define OUTSIDE_BUDGET_USEC (100 * 1000ULL)
+
+/* Stale siblings (of dead supervisors) are looked for at every setup, but
+ * a readdir() of all siblings, our own services' included, at each one
+ * made starting N services cost N^2 (2,000 services: 14 s of system time).
+ * So the parent is read whole at the first setup (and once a minute, and
+ * when inotify's queue overflowed); in between an inotify watch on it
+ * says which directories appeared, and only a new one that is not ours
+ * and stale (cg_name_is_stale()) makes us read it again. Returns what
+ * cg_clean_stale() does, 0 when it was not needed. */
+#define STALE_RESCAN_USEC (60ULL * 1000 * 1000)
+
+static bool stale_appeared(int fd) {
+        _Alignas(struct inotify_event) char buf[4096];
+        bool found = false;
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+                        p += sizeof *ev + ev->len;
+                        if ((ev->mask & IN_Q_OVERFLOW) ||
+                            (ev->len > 0 && cg_name_is_stale(CGROUP_PREFIX, ev->name)))
+                                found = true;
+                }
+        return found;
+}
+
+static int clean_stale(const char *parent) {
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static char *watched;
+        static pid_t watched_by;
+        static int inotify_fd = -EBADF;
+        static uint64_t last_full;
+        uint64_t now = cg_now_usec();
+        int r = 0;
+
+        (void) pthread_mutex_lock(&lock);
+        if (watched_by != getpid()) {
+                /* A forked child: the fd is the parent's too; start afresh. */
+                inotify_fd = safe_close(inotify_fd);
+                free(watched);
+                watched = NULL;
+        }
+        bool same = watched && strcmp(watched, parent) == 0 && inotify_fd >= 0;
+        if (!same || now - last_full >= STALE_RESCAN_USEC || stale_appeared(inotify_fd)) {
+                if (!same) {
+                        inotify_fd = safe_close(inotify_fd);
+                        free(watched);
+                        watched = strdup(parent);
+                        watched_by = getpid();
+                        inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+                        if (inotify_fd >= 0 && inotify_add_watch(inotify_fd, parent, IN_CREATE | IN_MOVED_TO) < 0)
+                                inotify_fd = safe_close(inotify_fd);
+                }
+                r = cg_clean_stale(parent, CGROUP_PREFIX);
+                last_full = now;
+        }
+        (void) pthread_mutex_unlock(&lock);
+        return r;
+}
 
 int cgroup_backend_make(CgroupContainment *g) {
         Containment *c = &g->c;
@@ -35,7 +101,7 @@ int cgroup_backend_make(CgroupContainment *g) {
                 containment_set_reason(c, "cannot find our own cgroup: %s", strerror(-r));
                 return r;
         }
-        stale = cg_clean_stale(own, CGROUP_PREFIX);
+        stale = clean_stale(own);
         r = cg_make_name(CGROUP_PREFIX, &name);
         if (r < 0)
                 return r;
@@ -106,35 +172,102 @@ void cgroup_backend_release(CgroupContainment *g) {
         g->watch = sd_event_source_disable_unref(g->watch);
         g->events_fd = safe_close(g->events_fd);
         g->defer = sd_event_source_disable_unref(g->defer);
-        if (c->cgroup_path && cg_is_populated(c->cgroup_path) > 0) {
+        if (c->cgroup_path && g->dir_fd >= 0 && cg_is_populated(c->cgroup_path) > 0) {
                 /* Freed without a stop: do what the guard would. */
-                (void) cg_kill_all(c->cgroup_path, SIGKILL, &c->leftovers);
+                (void) cg_kill_all(g->dir_fd, SIGKILL, &c->leftovers);
                 (void) cg_wait_empty_blocking(c->cgroup_path, DESTROY_WAIT_MS);
         }
-        if (c->cgroup_path && g->remove)
+        /* An empty directory needs no fd to go (a setup that failed for
+         * want of fds must not leave it); a tree is walked. */
+        if (c->cgroup_path && g->remove && rmdir(c->cgroup_path) < 0 && errno != ENOENT)
                 (void) cg_remove(c->cgroup_path);
         /* Unregister last: until the cgroup is gone the guard still covers it. */
         guard_remove(&g->guard);
         g->dir_fd = safe_close(g->dir_fd);
+        free(g->recorded);
+        g->recorded = NULL;
+        g->n_recorded = 0;
 }
 
 int cgroup_backend_cgroup_fd(Containment *c) {
         return ((CgroupContainment *) c)->dir_fd;
 }
 
+static void record_outside(CgroupContainment *g, pid_t pid, const char *what) {
+        for (size_t i = 0; i < g->n_recorded; i++)
+                if (g->recorded[i] == pid)
+                        return;
+        pid_t *a = realloc(g->recorded, (g->n_recorded + 1) * sizeof(pid_t));
+        if (!a)
+                return;
+        g->recorded = a;
+        a[g->n_recorded++] = pid;
+        (void) leftovers_add_note(&g->c.leftovers, pid, what);
+}
+
+/* What left the cgroup (escapees.h): SIGNO to the main process through its
+ * pidfd if it left (the executor waits for it to be reaped), SIGKILL to
+ * each other process found to have left. Each one outside is recorded once
+ * in the leak record. */
+static void chase_outside(CgroupContainment *g, int signo) {
+        Containment *c = &g->c;
+        _cleanup_free_ pid_t *members = NULL, *out = NULL;
+        size_t n_members = 0, n_out = 0;
+        int r;
+
+        if (c->pid > 0 && !c->main_reaped) {
+                /* One that stayed is reached with the cgroup (and listed
+                 * there, when killed: not killed here first). */
+                bool left = c->cgroup_path && pid_in_cgroup(c->pid, c->cgroup_path) == 0;
+                if (left)
+                        (void) pidfd_signal_child(c->pidfd, c->pid, signo);
+                if (left)
+                        record_outside(g, c->pid, "the main process, which had left the service's cgroup");
+        }
+        r = cg_read_pids(g->dir_fd, cg_now_usec() + OUTSIDE_BUDGET_USEC, &members, &n_members);
+        if (r < 0 && r != -ETIME)
+                return;
+        if (escapees_find(members, n_members, c->main_reaped ? 0 : c->pid, &out, &n_out) < 0)
+                return;
+        for (size_t i = 0; i < n_out; i++) {
+                /* Not among the members read within the budget: make sure. */
+                if (!c->cgroup_path || pid_in_cgroup(out[i], c->cgroup_path) != 0)
+                        continue;
+                /* Killed at once, whatever the signal: nothing waits for a
+                 * process outside the cgroup to be gone. */
+                if (kill(out[i], SIGKILL) < 0)
+                        continue;
+                record_outside(g, out[i], "had left the service's cgroup");
+        }
+}
+
 int cgroup_backend_signal(Containment *c, int signo) {
-        if (!c->cgroup_path)
+        CgroupContainment *g = (CgroupContainment *) c;
+
+        int r;
+
+        if (!c->cgroup_path || g->dir_fd < 0)
                 return 0;
+        /* First what left, while its parents in the cgroup still live: our
+         * signal may end them, and their children would reparent to init. */
+        chase_outside(g, signo);
         if (signo == SIGKILL)
-                return cg_kill_all(c->cgroup_path, SIGKILL, NULL);
-        return cg_signal_all(c->cgroup_path, signo);
+                r = cg_kill_all(g->dir_fd, SIGKILL, NULL);
+        else
+                r = cg_signal_all(g->dir_fd, signo);
+        return r;
 }
 
 int cgroup_backend_kill_all(Containment *c) {
-        if (!c->cgroup_path)
+        CgroupContainment *g = (CgroupContainment *) c;
+
+        int signo = c->params.kill_signal > 0 ? c->params.kill_signal : SIGKILL, r;
+
+        if (!c->cgroup_path || g->dir_fd < 0)
                 return 0;
-        return cg_kill_all(c->cgroup_path, c->params.kill_signal > 0 ? c->params.kill_signal : SIGKILL,
-                           &c->leftovers);
+        chase_outside(g, signo); /* first: see cgroup_backend_signal() */
+        r = cg_kill_all(g->dir_fd, signo, &c->leftovers);
+        return r;
 }
 
 int cgroup_backend_is_empty(Containment *c) {

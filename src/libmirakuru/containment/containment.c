@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ static int try_backend(const ContainmentOps *ops, const ContainmentParams *param
                 return -ENOMEM;
         c->ops = ops;
         c->kind = ops->kind;
+        c->pidfd = -EBADF;
         c->event = sd_event_ref(event);
         c->priority = priority;
         c->cb = *cb;
@@ -107,6 +109,7 @@ Containment *containment_free(Containment *c) {
         if (c->ops->destroy)
                 c->ops->destroy(c);
         params_done(&c->params);
+        safe_close(c->pidfd);
         free(c->cgroup_path);
         free(c->reason);
         free(c->leftovers);
@@ -125,6 +128,10 @@ bool containment_needs_gate(Containment *c) {
 
 int containment_place(Containment *c, pid_t pid, int pidfd, bool in_cgroup) {
         c->pid = pid;
+        c->main_reaped = false;
+        c->pidfd = safe_close(c->pidfd);
+        if (pidfd >= 0)
+                c->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3); /* -1: the kill falls back to kill() */
         c->empty_reported = false;
         return c->ops->place(c, pid, pidfd, in_cgroup);
 }
@@ -154,6 +161,7 @@ int containment_watch_empty(Containment *c) {
 }
 
 void containment_main_exited(Containment *c) {
+        c->main_reaped = true;
         if (c->ops->main_exited)
                 c->ops->main_exited(c);
 }

@@ -71,6 +71,8 @@ struct Containment {
         ContainmentCallbacks cb;
         void *userdata;
         pid_t pid;         /* the main process */
+        int pidfd;         /* ours (a dup), of the main process; -EBADF before place() */
+        bool main_reaped;  /* from now on PID may be another process's */
         char *cgroup_path; /* absolute, in our mount namespace; NULL without a cgroup */
         char *reason;      /* why this backend was chosen (and what was refused before it) */
         char *leftovers;   /* "PID CMDLINE\n" of each process the kill had to reach */

@@ -15,6 +15,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 
 #define GUARD_KILL_PASSES 1000
 #define GUARD_EMPTY_WAIT_MS 10000
+#define GUARD_RMDIR_MS 2000
 #define GUARD_TABLE_MIN 64
 #define GUARD_TRIM_MIN (1024 * 1024UL) /* smaller anonymous mappings are not worth the risk */
 #if defined(__SANITIZE_ADDRESS__)
@@ -138,10 +141,188 @@ static void kill_cgroup(int cgfd) {
         (void) write_at(cgfd, "cgroup.freeze", "0");
 }
 
+static _Alignas(struct dirent64) char dents_buf[16384]; /* remove_children(), scan_proc() */
+
+/* /proc, for the process groups: every process with its ids, in pid
+ * order (the order /proc lists them in), in mmap()ed memory. */
+typedef struct ProcRow {
+        int32_t pid, ppid, pgrp, session;
+        bool member;
+} ProcRow;
+
+static ProcRow *rows;
+static size_t n_rows, rows_size;
+
+static bool parse_int(const char **p, int32_t *ret) {
+        int32_t v = 0, sign = 1;
+        const char *q = *p;
+
+        while (*q == ' ')
+                q++;
+        if (*q == '-') {
+                sign = -1;
+                q++;
+        }
+        if (*q < '0' || *q > '9')
+                return false;
+        while (*q >= '0' && *q <= '9')
+                v = v * 10 + (*q++ - '0');
+        *p = q;
+        *ret = v * sign;
+        return true;
+}
+
+static void scan_proc(void) {
+        char buf[512];
+        int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ssize_t n;
+
+        n_rows = 0;
+        if (proc < 0)
+                return;
+        while ((n = getdents64(proc, dents_buf, sizeof dents_buf)) > 0)
+                for (ssize_t off = 0; off < n;) {
+                        const struct dirent64 *de = (const struct dirent64 *) (dents_buf + off);
+                        char path[64], *q;
+                        const char *p;
+                        ProcRow row = {};
+                        int32_t pid = 0;
+
+                        off += de->d_reclen;
+                        p = de->d_name;
+                        if (!parse_int(&p, &pid) || *p)
+                                continue;
+                        q = path;
+                        for (const char *c = de->d_name; *c; c++)
+                                *q++ = *c;
+                        memcpy(q, "/stat", sizeof "/stat");
+                        if (read_at(proc, path, buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')) || !p[1] || !p[2])
+                                continue;
+                        p += 3; /* ") S" */
+                        row.pid = pid;
+                        if (!parse_int(&p, &row.ppid) || !parse_int(&p, &row.pgrp) || !parse_int(&p, &row.session))
+                                continue;
+                        if (n_rows == rows_size) {
+                                size_t size = rows_size ? rows_size * 2 : 4096;
+                                void *m = rows ? mremap(rows, rows_size * sizeof(ProcRow), size * sizeof(ProcRow), MREMAP_MAYMOVE)
+                                               : mmap(NULL, size * sizeof(ProcRow), PROT_READ | PROT_WRITE,
+                                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                                if (m == MAP_FAILED)
+                                        break;
+                                rows = m;
+                                rows_size = size;
+                        }
+                        rows[n_rows++] = row;
+                }
+        close(proc);
+}
+
+static ProcRow *row_of(int32_t pid) {
+        size_t lo = 0, hi = n_rows;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (rows[mid].pid == pid)
+                        return &rows[mid];
+                if (rows[mid].pid < pid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
+static bool is_registered_group(int32_t id) {
+        for (size_t i = 0; i < table_size; i++)
+                if (table[i].id != 0 && table[i].pgid > 0 && table[i].pgid == id)
+                        return true;
+        return false;
+}
+
+/* SIGKILL to every process of the registered process groups, as the
+ * process-group backend counts them: in the group or the session, or a
+ * descendant of one that is (a child that called setsid() while its parent
+ * still belongs). A few passes, for what forked meanwhile. */
+static void kill_group_members(void) {
+        pid_t self = getpid();
+
+        for (int pass = 0; pass < 4; pass++) {
+                bool changed = true, any = false;
+
+                scan_proc();
+                for (size_t i = 0; i < n_rows; i++)
+                        rows[i].member = is_registered_group(rows[i].pgrp) || is_registered_group(rows[i].session);
+                for (int k = 0; changed && k < 64; k++) {
+                        changed = false;
+                        for (size_t i = 0; i < n_rows; i++) {
+                                const ProcRow *parent;
+                                if (rows[i].member || !(parent = row_of(rows[i].ppid)) || !parent->member)
+                                        continue;
+                                rows[i].member = changed = true;
+                        }
+                }
+                for (size_t i = 0; i < n_rows; i++)
+                        if (rows[i].member && rows[i].pid != self && rows[i].pid > 1) {
+                                (void) kill(rows[i].pid, SIGKILL);
+                                any = true;
+                        }
+                if (!any)
+                        break;
+        }
+}
+
 static int64_t guard_now_ms(void) {
         struct timespec ts;
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* Removes every cgroup below TOP (which the service may have nested
+ * thousands deep: paths would exceed PATH_MAX), without malloc and with
+ * two fds: from the current directory, remove each child cgroup; one that
+ * is busy (it has children) is entered; a directory left without busy
+ * children is left for its parent through "..". Bounded in time. */
+static void remove_children(int top) {
+        int64_t deadline = guard_now_ms() + GUARD_RMDIR_MS;
+        struct stat top_st, st;
+        int cur;
+
+        if (fstat(top, &top_st) < 0 || (cur = fcntl(top, F_DUPFD_CLOEXEC, 3)) < 0)
+                return;
+        while (guard_now_ms() < deadline) {
+                bool entered = false;
+                ssize_t n;
+
+                if (lseek(cur, 0, SEEK_SET) < 0)
+                        break;
+                while (!entered && (n = getdents64(cur, dents_buf, sizeof dents_buf)) > 0)
+                        for (ssize_t off = 0; off < n;) {
+                                const struct dirent64 *de = (const struct dirent64 *) (dents_buf + off);
+                                off += de->d_reclen;
+                                if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+                                    strcmp(de->d_name, "..") == 0)
+                                        continue;
+                                if (unlinkat(cur, de->d_name, AT_REMOVEDIR) >= 0 || errno == ENOENT)
+                                        continue;
+                                int child = openat(cur, de->d_name, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                                if (child >= 0) {
+                                        close(cur);
+                                        cur = child;
+                                        entered = true;
+                                        break;
+                                }
+                        }
+                if (entered)
+                        continue;
+                if (fstat(cur, &st) < 0 || (st.st_dev == top_st.st_dev && st.st_ino == top_st.st_ino))
+                        break;
+                int up = openat(cur, "..", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                close(cur);
+                if (up < 0)
+                        return;
+                cur = up;
+        }
+        close(cur);
 }
 
 static Entry *entry_new(void) {
@@ -368,7 +549,15 @@ static _Noreturn void guard_main(int pidfd, int sock) {
         /* The supervisor is gone. Take what it registered just before. */
         if (connected)
                 (void) guard_read_requests(sock);
-        /* Kill everything first, then wait: all services die at once. */
+        /* Process groups: their members as the backend counts them, found
+         * while every parent still lives (a killed parent's children
+         * reparent at once). Then everything, then wait: all services die
+         * at once. */
+        for (size_t i = 0; i < table_size; i++)
+                if (table[i].id != 0 && table[i].pgid > 0) {
+                        kill_group_members();
+                        break;
+                }
         for (size_t i = 0; i < table_size; i++) {
                 Entry *e = &table[i];
                 if (e->id == 0)
@@ -385,8 +574,10 @@ static _Noreturn void guard_main(int pidfd, int sock) {
         }
         guard_wait_empty();
         for (size_t i = 0; i < table_size; i++)
-                if (table[i].id != 0 && table[i].parent_fd >= 0)
+                if (table[i].id != 0 && table[i].parent_fd >= 0) {
+                        remove_children(table[i].fd);
                         (void) unlinkat(table[i].parent_fd, table[i].name, AT_REMOVEDIR);
+                }
         _exit(EXIT_SUCCESS);
 }
 
@@ -495,13 +686,18 @@ _Noreturn void guard_process_run(int pidfd, int sock, int devnull) {
         /* Own session: a Ctrl-C or a kill of the supervisor's process group
          * must not take the guard along. No handler of the supervisor's. */
         (void) setsid();
+        /* No catchable signal ends or stops the guard (SIGTERM, SIGINT,
+         * SIGTSTP, ...): the service runs as the same user and could send
+         * one. SIGKILL and SIGSTOP cannot be ignored: the supervisor
+         * replaces a guard that got one (guard.c's watcher), and a guard
+         * stopped when the supervisor dies is continued by the kernel
+         * (PR_SET_PDEATHSIG). Synchronous faults still kill it (the kernel
+         * forces their default action). */
         for (int sig = 1; sig < _NSIG; sig++)
-                (void) sigaction(sig, &dfl, NULL);
-        (void) sigaction(SIGPIPE, &ignore, NULL);
-        (void) sigaction(SIGHUP, &ignore, NULL);
-        (void) sigaction(SIGINT, &ignore, NULL);
+                (void) sigaction(sig, sig == SIGCHLD ? &dfl : &ignore, NULL);
         (void) sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) prctl(PR_SET_PDEATHSIG, SIGCONT, 0, 0, 0);
         (void) prctl(PR_SET_NAME, GUARD_COMM, 0, 0, 0);
         /* Keep no directory of the supervisor's busy. */
         (void) chdir("/");

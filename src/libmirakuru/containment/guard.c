@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +23,10 @@
 #include "util/pidfd-util.h"
 
 #define GUARD_REPLY_TIMEOUT_MS 5000
+/* While services are registered, the guard's health is looked at this
+ * often: a guard that was stopped (SIGSTOP) or killed is replaced within
+ * about this long (docs/containment.md promises 100 ms). */
+#define GUARD_WATCH_MS 25
 
 static int64_t now_ms(void) {
         struct timespec ts;
@@ -45,7 +51,12 @@ static struct {
         uint64_t next_id;
         Registration *regs; /* what the guard holds, for a replacement guard */
         size_t n_regs;
-} state = { .pidfd = -EBADF, .sock = -EBADF };
+        /* The watcher thread (guard_watch_main()): started with the first
+         * registration of this process, woken through wake_fd. */
+        bool watching;
+        int wake_fd;
+        unsigned long replaced; /* guards replaced because they were stopped or gone */
+} state = { .pidfd = -EBADF, .sock = -EBADF, .wake_fd = -EBADF };
 
 /* Recursive: our own fork() of the guard runs the prepare handler while we
  * hold it. */
@@ -63,6 +74,9 @@ static void atfork_parent(void) {
 static void atfork_child(void) {
         /* Another thread of the parent may have held it: start afresh. */
         guard_lock = (pthread_mutex_t) PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+        /* The watcher thread is the parent's (forget_inherited() does the rest). */
+        state.watching = false;
+        state.wake_fd = safe_close(state.wake_fd);
 }
 
 static void guard_init_once(void) {
@@ -228,13 +242,34 @@ static bool guard_is_gone(int r) {
         return r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED || r == -ENOTCONN;
 }
 
-/* One request and its answer. */
+static bool guard_unhealthy(pid_t pid);
+
+/* One request and its answer. A guard that was stopped (or killed) while
+ * we wait is noticed within GUARD_WATCH_MS and reported as gone, so that
+ * the caller replaces it instead of waiting out the reply timeout with the
+ * lock held (which would also hold up the watcher thread). */
 static int guard_request(GuardMessage *m, const int *fds, size_t n_fds) {
         int64_t deadline = now_ms() + GUARD_REPLY_TIMEOUT_MS;
         int r;
 
-        r = guard_send(m, fds, n_fds, deadline);
-        return r < 0 ? r : guard_await_reply(m->id, deadline);
+        for (;;) {
+                int64_t slice = MIN(deadline, now_ms() + GUARD_WATCH_MS);
+                r = guard_send(m, fds, n_fds, slice);
+                if (r != -ETIMEDOUT || now_ms() >= deadline)
+                        break;
+                if (guard_unhealthy(state.pid))
+                        return -ECONNRESET;
+        }
+        if (r < 0)
+                return r;
+        for (;;) {
+                int64_t slice = MIN(deadline, now_ms() + GUARD_WATCH_MS);
+                r = guard_await_reply(m->id, slice);
+                if (r != -ETIMEDOUT || now_ms() >= deadline)
+                        return r;
+                if (guard_unhealthy(state.pid))
+                        return -ECONNRESET;
+        }
 }
 
 /* The message and fds that register REG. LEADER: the caller's pidfd of
@@ -310,6 +345,93 @@ static int guard_ensure(void) {
         return r;
 }
 
+/* The guard was stopped (SIGSTOP, a tracer) or is gone: it cannot do its
+ * job. From /proc/PID/stat's state. */
+static bool guard_unhealthy(pid_t pid) {
+        char path[64], buf[512];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t l;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return true;
+        l = read(fd, buf, sizeof buf - 1);
+        if (l <= 0)
+                return true;
+        buf[l] = '\0';
+        const char *p = strrchr(buf, ')');
+        if (!p || !p[1] || !p[2])
+                return true;
+        return strchr("TtZXx", p[2]) != NULL;
+}
+
+/* Replaces a guard that was stopped or killed (the service's side can do
+ * both: it runs as the same user), and hands the new one everything
+ * registered. Called with the lock held. */
+static void guard_check_health(void) {
+        if (state.owner != getpid() || state.pid <= 0 || state.n_regs == 0)
+                return;
+        if (!guard_unhealthy(state.pid))
+                return;
+        guard_discard(); /* SIGKILL and reap: a stopped guard must not linger in state T */
+        if (guard_ensure() >= 0)
+                state.replaced++;
+}
+
+static void *guard_watch_main(void *arg _unused_) {
+        for (;;) {
+                struct pollfd p[2] = { { .fd = -1, .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+                bool active;
+                uint64_t v;
+
+                (void) pthread_mutex_lock(&guard_lock);
+                active = state.owner == getpid() && state.pid > 0 && state.n_regs > 0;
+                p[0].fd = state.wake_fd;
+                p[1].fd = active ? state.pidfd : -1;
+                (void) pthread_mutex_unlock(&guard_lock);
+                if (p[0].fd < 0)
+                        return NULL;
+                /* The pidfd wakes us at once when the guard dies; the
+                 * timeout catches a stopped one. */
+                if (poll(p, 2, active ? GUARD_WATCH_MS : -1) > 0 && (p[0].revents & POLLIN))
+                        (void) !read(p[0].fd, &v, sizeof v);
+                (void) pthread_mutex_lock(&guard_lock);
+                guard_check_health();
+                (void) pthread_mutex_unlock(&guard_lock);
+        }
+}
+
+/* Starts the watcher thread once per process (lock held), with every
+ * signal blocked: it must take none of the program's. */
+static void guard_watch_start(void) {
+        sigset_t all, old;
+        pthread_attr_t attr;
+        pthread_t t;
+
+        if (state.watching)
+                return;
+        state.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (state.wake_fd < 0)
+                return;
+        (void) sigfillset(&all);
+        (void) pthread_sigmask(SIG_SETMASK, &all, &old);
+        (void) pthread_attr_init(&attr);
+        (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        (void) pthread_attr_setstacksize(&attr, (size_t) 256 * 1024); /* the replacement guard runs on it */
+        state.watching = pthread_create(&t, &attr, guard_watch_main, NULL) == 0;
+        (void) pthread_attr_destroy(&attr);
+        (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (!state.watching)
+                state.wake_fd = safe_close(state.wake_fd);
+}
+
+static void guard_watch_wake(void) {
+        uint64_t one = 1;
+        if (state.wake_fd >= 0)
+                (void) !write(state.wake_fd, &one, sizeof one);
+}
+
 static int guard_register(Registration *reg, int leader, Guard *g) {
         Registration *regs;
         int r = 0;
@@ -334,6 +456,9 @@ static int guard_register(Registration *reg, int leader, Guard *g) {
                 int fds[GUARD_MAX_FDS];
                 size_t n_fds = 0;
 
+                /* A guard the service stopped cannot answer: replace it first. */
+                if (state.owner == getpid() && state.pid > 0 && guard_unhealthy(state.pid))
+                        guard_discard();
                 r = guard_ensure();
                 if (r < 0)
                         break;
@@ -351,6 +476,8 @@ static int guard_register(Registration *reg, int leader, Guard *g) {
                 state.regs[state.n_regs++] = *reg;
                 *reg = (Registration) {};
                 *g = (Guard) { .id = state.regs[state.n_regs - 1].id, .owner = getpid() };
+                guard_watch_start();
+                guard_watch_wake();
         }
 finish:
         (void) pthread_mutex_unlock(&guard_lock);

@@ -160,9 +160,10 @@ static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **
                 a[(*n_seen)++] = p->pid;
                 alive++;
                 {
+                        bool refused = kill(p->pid, signo) < 0 && errno == EPERM;
                         if (leftovers)
-                                (void) leftovers_add(leftovers, p->pid);
-                        (void) kill(p->pid, signo);
+                                (void) leftovers_add_note(leftovers, p->pid,
+                                                          refused ? "may not be signalled: EPERM, it survives" : NULL);
                 }
         }
         return alive;
@@ -196,8 +197,10 @@ static int pgroup_signal(Containment *c, int signo) {
         if (c->pid <= 0)
                 return 0;
         if (kill(-c->pid, signo) < 0 && errno != ESRCH) {
-                /* Not yet a group leader (still at the gate): signal the process. */
-                if (kill(c->pid, signo) < 0 && errno != ESRCH)
+                /* Not yet a group leader (still at the gate): signal the process.
+                 * EPERM (a setuid program that changed all its ids): nothing
+                 * to do but wait for the stop timeout. */
+                if (kill(c->pid, signo) < 0 && errno != ESRCH && errno != EPERM)
                         return -errno;
         }
         /* Then everyone else who belongs, until a pass finds nobody new. */

@@ -509,37 +509,6 @@ static int http_unix_url(const char *url, char **ret_url, char **ret_socket) {
         return 0;
 }
 
-/* An http or https URL with a host, by libcurl's own parser. */
-static int http_validate_url(MkExecutor *e, const char *url) {
-        CURLU *u = curl_api.url();
-        char *scheme = NULL, *host = NULL;
-        CURLUcode rc;
-        int r = 0;
-
-        if (!u)
-                return -ENOMEM;
-        rc = curl_api.url_set(u, CURLUPART_URL, url, 0);
-        if (rc == CURLUE_OK)
-                rc = curl_api.url_get(u, CURLUPART_SCHEME, &scheme, 0);
-        if (rc == CURLUE_OK)
-                rc = curl_api.url_get(u, CURLUPART_HOST, &host, 0);
-        if (rc != CURLUE_OK) {
-                executor_set_error(e, "http probe: invalid URL \"%s\": %s", url, curl_api.url_strerror(rc));
-                r = -EINVAL;
-        } else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
-                executor_set_error(e, "http probe: URL \"%s\": scheme %s is not http, https or http+unix",
-                                   url, scheme);
-                r = -EINVAL;
-        } else if (!*host) {
-                executor_set_error(e, "http probe: URL \"%s\" has no host", url);
-                r = -EINVAL;
-        }
-        curl_api.free(scheme);
-        curl_api.free(host);
-        curl_api.url_cleanup(u);
-        return r;
-}
-
 /* URL with the user information's password replaced by "***": status and
  * error messages end up in CI logs. */
 static char *url_without_password(const char *url) {
@@ -558,6 +527,41 @@ static char *url_without_password(const char *url) {
         if (asprintf_safe(&s, "%.*s:***%s", (int) (colon - url), url, at) < 0)
                 return NULL;
         return s;
+}
+
+/* An http or https URL with a host, by libcurl's own parser. */
+static int http_validate_url(MkExecutor *e, const char *url) {
+        _cleanup_free_ char *shown = url_without_password(url); /* messages end up in CI logs */
+        CURLU *u = curl_api.url();
+        char *scheme = NULL, *host = NULL;
+        CURLUcode rc;
+        int r = 0;
+
+        if (!u || !shown) {
+                if (u)
+                        curl_api.url_cleanup(u);
+                return -ENOMEM;
+        }
+        rc = curl_api.url_set(u, CURLUPART_URL, url, 0);
+        if (rc == CURLUE_OK)
+                rc = curl_api.url_get(u, CURLUPART_SCHEME, &scheme, 0);
+        if (rc == CURLUE_OK)
+                rc = curl_api.url_get(u, CURLUPART_HOST, &host, 0);
+        if (rc != CURLUE_OK) {
+                executor_set_error(e, "http probe: invalid URL \"%s\": %s", shown, curl_api.url_strerror(rc));
+                r = -EINVAL;
+        } else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+                executor_set_error(e, "http probe: URL \"%s\": scheme %s is not http, https or http+unix",
+                                   shown, scheme);
+                r = -EINVAL;
+        } else if (!*host) {
+                executor_set_error(e, "http probe: URL \"%s\" has no host", shown);
+                r = -EINVAL;
+        }
+        curl_api.free(scheme);
+        curl_api.free(host);
+        curl_api.url_cleanup(u);
+        return r;
 }
 
 static bool method_is_valid(const char *m) {
@@ -632,7 +636,8 @@ int mk_executor_add_http_probe(MkExecutor *e, const MkHttpProbe *probe) {
         r = regex_compile(&h->status_re, status, REG_EXTENDED | REG_NOSUB, &msg);
         if (r < 0) {
                 if (msg)
-                        executor_set_error(e, "http probe: invalid status regular expression /%s/: %s", status, msg);
+                        executor_set_error(e, "http probe: invalid status regular expression /" REGEX_SHOWN_FMT "/: %s",
+                                           REGEX_SHOWN_ARGS(status), msg);
                 return r;
         }
         h->have_re = true;
@@ -643,9 +648,11 @@ int mk_executor_add_http_probe(MkExecutor *e, const MkHttpProbe *probe) {
                         return -EINVAL;
                 }
                 r = http_unix_url(probe->url, &h->url, &h->unix_socket);
-                if (r == -EINVAL)
+                if (r == -EINVAL) {
+                        _cleanup_free_ char *shown = url_without_password(probe->url);
                         executor_set_error(e, "http probe: invalid URL \"%s\": the host part must be a percent-encoded socket path",
-                                           probe->url);
+                                           shown ?: "(out of memory)");
+                }
                 if (r < 0)
                         return r;
         } else {

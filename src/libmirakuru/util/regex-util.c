@@ -308,9 +308,9 @@ static int walk_regexp(Walk *w, bool nested, Cost *ret) {
         return 0;
 }
 
-int regex_check_bounds(const char *pattern, char **ret_message) {
+static int check_bounds(const char *pattern, char **ret_message, uint64_t *ret_states) {
         Walk w = { .pattern = pattern, .p = pattern };
-        Cost cost;
+        Cost cost = {};
         size_t n;
         int r;
 
@@ -330,7 +330,17 @@ int regex_check_bounds(const char *pattern, char **ret_message) {
         if (r < 0 && ret_message)
                 *ret_message = TAKE_PTR(w.message);
         free(w.message);
+        if (r >= 0 && ret_states)
+                *ret_states = cost.states * (1 + 2 * cost.anchors);
         return r;
+}
+
+int regex_check_bounds(const char *pattern, char **ret_message) {
+        return check_bounds(pattern, ret_message, NULL);
+}
+
+int regex_states(const char *pattern, uint64_t *ret) {
+        return check_bounds(pattern, NULL, ret);
 }
 
 int regex_compile(regex_t *re, const char *pattern, int cflags, char **ret_message) {

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <regex.h>
+#include <stdint.h>
+#include <string.h>
 
 /* The longest pattern accepted, in bytes (without the NUL). */
 #define REGEX_PATTERN_MAX 4096
@@ -43,10 +45,21 @@
 /* Groups nested deeper than this are refused (the walk recurses per group). */
 #define REGEX_NESTING_MAX 100
 
+/* In messages a pattern is shown up to REGEX_SHOWN_MAX bytes, then "..."
+ * (a refused 100 KB pattern must not come back whole on stderr):
+ * printf(REGEX_SHOWN_FMT, REGEX_SHOWN_ARGS(pattern)). */
+#define REGEX_SHOWN_MAX 80
+#define REGEX_SHOWN_FMT "%.*s%s"
+#define REGEX_SHOWN_ARGS(p) \
+        (int) (strlen(p) > REGEX_SHOWN_MAX ? REGEX_SHOWN_MAX : strlen(p)), (p), strlen(p) > REGEX_SHOWN_MAX ? "..." : ""
+
 /* Checks PATTERN against the limits above without compiling it. Returns 0,
  * or -EINVAL with *RET_MESSAGE (if not NULL) set to a malloc'd message that
  * says what is wrong and at which byte offset; -ENOMEM. */
 int regex_check_bounds(const char *pattern, char **ret_message);
+/* The bound on PATTERN's states, as counted above (anchors included), for
+ * an accepted pattern: what matching a byte costs grows with it. */
+int regex_states(const char *pattern, uint64_t *ret);
 
 /* regex_check_bounds(), then regcomp(RE, PATTERN, CFLAGS). Returns 0 with
  * *RE compiled (the caller regfree()s it); -EINVAL when refused or when

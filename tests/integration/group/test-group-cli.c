@@ -317,6 +317,73 @@ static void test_unknown_key(void **state) {
         cli_run_done(&r);
 }
 
+/* Issue 14: a key given twice, a second document, nesting without end:
+ * errors with FILE:LINE, not a silent choice (or 25 s of CPU). */
+static void test_duplicates_documents_nesting(void **state) {
+        CliRun r;
+        (void) state;
+
+        _cleanup_str_ char *dup = write_compose("dup.yaml",
+                "processes:\n"
+                "  a:\n"
+                "    command: sleep 100\n"
+                "    command: 'true'\n");
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", dup));
+        assert_int_equal(r.status, EXIT_USAGE_STATUS);
+        assert_contains(r.err, "dup.yaml:4: duplicate key 'command' (first given on line 3)");
+        cli_run_done(&r);
+
+        _cleanup_str_ char *dup2 = write_compose("dup2.yaml",
+                "processes:\n"
+                "  a:\n"
+                "    command: 'true'\n"
+                "  b:\n"
+                "    command: 'true'\n"
+                "  a:\n"
+                "    command: 'true'\n");
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", dup2));
+        assert_int_equal(r.status, EXIT_USAGE_STATUS);
+        assert_contains(r.err, "dup2.yaml:6: duplicate key 'a' (first given on line 2)");
+        cli_run_done(&r);
+
+        _cleanup_str_ char *docs = write_compose("docs.yaml",
+                "processes:\n"
+                "  a:\n"
+                "    command: 'true'\n"
+                "---\n"
+                "processes:\n"
+                "  b:\n"
+                "    command: 'true'\n");
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", docs));
+        assert_int_equal(r.status, EXIT_USAGE_STATUS);
+        assert_contains(r.err, "docs.yaml:4: a second YAML document");
+        cli_run_done(&r);
+
+        /* One leading '---' is one document. */
+        _cleanup_str_ char *one = write_compose("one.yaml", "---\nprocesses:\n  a:\n    command: 'true'\n");
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", one, "--then", "true"));
+        assert_int_equal(r.status, 0);
+        cli_run_done(&r);
+
+        /* 100,000 nested '[' (25 s of CPU in libyaml's loader before). */
+        _cleanup_str_ char *deep_path = test_path_in(test_dir, "deep.yaml");
+        FILE *f = fopen(deep_path, "we");
+        assert_non_null(f);
+        fputs("processes:\n  a: ", f);
+        for (int i = 0; i < 100000; i++)
+                fputc('[', f);
+        fputc('\n', f);
+        assert_int_equal(fclose(f), 0);
+        uint64_t t0 = test_now_usec();
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", deep_path));
+        uint64_t spent = test_now_usec() - t0;
+        fprintf(stderr, "# 100,000 nested '[': refused after %llu us\n", (unsigned long long) spent);
+        assert_int_equal(r.status, EXIT_USAGE_STATUS);
+        assert_contains(r.err, "deep.yaml:2: nested more than 64 deep");
+        cli_run_done(&r);
+        assert_true(spent < 5 * 1000 * 1000);
+}
+
 static void test_cycle_and_unknown_dependency(void **state) {
         _cleanup_str_ char *file = write_compose("cycle.yaml",
                 "processes:\n"
@@ -561,6 +628,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_then_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_duplicates_documents_nesting, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cycle_and_unknown_dependency, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_process_compose_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_foreground_service_exits, setup, teardown),
