@@ -334,8 +334,8 @@ int mk_executor_set_capture_size(MkExecutor *e, size_t bytes) {
         return 0;
 }
 
-int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd) {
-        ASSERT_CONFIGURABLE(e);
+/* Sets FDS[i] to a duplicate of FD (-1: none) for each stream i in STREAMS. */
+static int set_stream_fds(int fds[2], MkStream streams, int fd) {
         if (streams == 0 || (streams & ~MK_STREAM_BOTH))
                 return -EINVAL;
         for (int i = 0; i < 2; i++) {
@@ -344,26 +344,20 @@ int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd) {
                         continue;
                 if (fd >= 0 && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
                         return -errno;
-                safe_close(e->tee_fd[i]);
-                e->tee_fd[i] = copy;
+                safe_close(fds[i]);
+                fds[i] = copy;
         }
         return 0;
 }
 
+int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd) {
+        ASSERT_CONFIGURABLE(e);
+        return set_stream_fds(e->tee_fd, streams, fd);
+}
+
 int mk_executor_set_direct_output_fd(MkExecutor *e, MkStream streams, int fd) {
         ASSERT_CONFIGURABLE(e);
-        if (streams == 0 || (streams & ~MK_STREAM_BOTH))
-                return -EINVAL;
-        for (int i = 0; i < 2; i++) {
-                int copy = -EBADF;
-                if (!(streams & (1 << i)))
-                        continue;
-                if (fd >= 0 && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
-                        return -errno;
-                safe_close(e->direct_fd[i]);
-                e->direct_fd[i] = copy;
-        }
-        return 0;
+        return set_stream_fds(e->direct_fd, streams, fd);
 }
 
 int mk_executor_set_kill_mode(MkExecutor *e, MkKillMode mode) {
