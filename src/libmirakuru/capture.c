@@ -538,18 +538,25 @@ int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size
         r = drainer_add(c->token, c->timer_fd, EPOLLIN, &c->timer_src);
         if (r < 0)
                 return r;
+        /* Armed under the lock: the drainer's handlers take it first, so none
+         * of them acts on this capture before it is whole (a tee's trial
+         * registration below could otherwise let one read the EOF of a
+         * service that already exited, before the pipe was watched). */
+        pthread_mutex_lock(&c->lock);
+        r = 0;
         if (c->tee_fd >= 0) {
                 /* epoll refuses what is always ready (regular files, /dev/null). */
                 r = drainer_add(c->token, c->tee_fd, EPOLLOUT, &c->tee_src);
-                if (r < 0 && r != -EPERM)
-                        return r;
                 c->tee_pollable = r >= 0;
                 if (r >= 0)
                         drainer_del(c->token, c->tee_fd);
+                if (r == -EPERM)
+                        r = 0;
         }
-        pthread_mutex_lock(&c->lock);
-        update_watches_locked(c);
-        r = c->pipe_watched ? 0 : -EIO;
+        if (r >= 0) {
+                r = drainer_add(c->token, c->fd, EPOLLIN, &c->pipe_src);
+                c->pipe_watched = r >= 0;
+        }
         pthread_mutex_unlock(&c->lock);
         if (r < 0)
                 return r;
