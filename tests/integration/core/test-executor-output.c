@@ -278,8 +278,32 @@ static void test_flood_after_ready_then_stop(void **state) {
         assert_false(test_pid_alive(pid));
 }
 
+/* A service that exits at once, its output copied to an fd: the capture
+ * must be watching its pipe even when the output thread saw the EOF first
+ * (a race once failed such starts with "could not watch the process"). */
+static void test_quick_exit_with_output_fd(void **state) {
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+        for (int i = 0; i < (test_under_valgrind() ? 20 : 300); i++) {
+                _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+                char buf[256];
+                assert_int_equal(mk_executor_new(&e), 0);
+                assert_int_equal(mk_executor_set_shell_command(e, "exit 3"), 0);
+                assert_int_equal(mk_executor_set_output_fd(e, MK_STREAM_BOTH, p[1]), 0);
+                if (mk_executor_start(e) != 0)
+                        fail_msg("run %d: %s", i, mk_executor_get_error(e) ?: "?");
+                assert_int_equal(mk_executor_wait(e, WAIT_USEC), 0);
+                assert_int_equal(mk_executor_stop(e), -ECHILD);
+                while (read(p[0], buf, sizeof buf) > 0)
+                        ;
+        }
+        close(p[0]);
+        close(p[1]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_quick_exit_with_output_fd),
                 cmocka_unit_test(test_output_per_stream),
                 cmocka_unit_test(test_last_lines_limit),
                 cmocka_unit_test(test_line_handler),
