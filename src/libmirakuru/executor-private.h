@@ -132,7 +132,7 @@ char *executor_describe_exit(const MkExit *x);
 int executor_build_env(MkExecutor *e, char ***ret);
 /* Brings the state up to date without the loop: a main process that
  * exited since the loop last ran is reaped now (its exit handler follows
- * from the loop), and what the pipes hold is read into the capture. */
+ * from the loop). */
 void executor_refresh(MkExecutor *e);
 /* Reads what the pipes hold and delivers the lines waiting, now. */
 void executor_drain_output(MkExecutor *e);

@@ -427,10 +427,8 @@ int executor_flush_exit_report(MkExecutor *e) {
 }
 
 void executor_refresh(MkExecutor *e) {
-        for (int i = 0; i < 2; i++)
-                if (e->capture[i])
-                        capture_sync(e->capture[i]);
-        /* Only a ready service's exit is taken here: during a start or stop
+        /* The pipes need no reading here: the drainer empties them, and the
+         * output getters read what is left themselves. Only a ready service's exit is taken here: during a start or stop
          * the loop is being run, and its events decide. */
         if (e->state != MK_STATE_READY || e->tearing_down || !reap_main(e))
                 return;
