@@ -15,6 +15,7 @@
 
 #include "capture.h"
 #include "util/drainer.h"
+#include "util/io-util.h"
 #include "util/macro.h"
 #include "util/ring.h"
 
@@ -77,7 +78,7 @@ struct Capture {
 
 static void write_all(int fd, const char *p, size_t n) {
         while (n > 0) {
-                ssize_t k = write(fd, p, n);
+                ssize_t k = write_no_sigpipe(fd, p, n);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -314,7 +315,7 @@ static void tee_flush(Capture *c) {
                         k = -1;
                         errno = EPIPE;
                 } else
-                        k = write(p.fd, chunk, n);
+                        k = write_no_sigpipe(p.fd, chunk, n);
 
                 pthread_mutex_lock(&c->lock);
                 if (k > 0) {
@@ -592,7 +593,7 @@ static void tee_flush_final(Capture *c) {
                 if (spent >= TEE_FLUSH_MSEC || poll(&p, 1, (int) (TEE_FLUSH_MSEC - spent)) <= 0 ||
                     (p.revents & (POLLERR | POLLNVAL)))
                         return;
-                ssize_t k = write(c->tee_fd, c->tee_buf + c->tee_off, MIN(c->tee_len - c->tee_off, (size_t) PIPE_BUF));
+                ssize_t k = write_no_sigpipe(c->tee_fd, c->tee_buf + c->tee_off, MIN(c->tee_len - c->tee_off, (size_t) PIPE_BUF));
                 if (k < 0 && errno != EINTR && errno != EAGAIN)
                         return;
                 if (k > 0)

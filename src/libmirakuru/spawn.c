@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "spawn.h"
+#include "util/io-util.h"
 #include "util/macro.h"
 #include "util/pidfd-util.h"
 #include "util/strv.h"
@@ -479,7 +480,8 @@ void spawn_release(SpawnedChild *child) {
         static const char go = 'g';
         if (child->gate_fd < 0)
                 return;
-        ssize_t n _unused_ = write(child->gate_fd, &go, 1);
+        /* A child that died at the gate closed its end: EPIPE, no SIGPIPE. */
+        ssize_t n _unused_ = write_no_sigpipe(child->gate_fd, &go, 1);
         child->gate_fd = safe_close(child->gate_fd);
 }
 

@@ -185,6 +185,31 @@ static void test_gate_closed_unopened(void **state) {
         test_rm_rf(dir);
 }
 
+/* A child that died at the gate (killed, or its fd setup failed for want of
+ * fds) has closed the gate's read end: opening the gate then must neither
+ * kill the caller with SIGPIPE nor leave one pending. */
+static void test_release_after_child_died(void **state) {
+        for (int fork_path = 0; fork_path < 2; fork_path++) {
+                const char *argv[] = { "/bin/true", NULL };
+                Spawned s;
+                siginfo_t si = {};
+                sigset_t pending;
+
+                if (fork_path)
+                        setenv("MIRAKURU_SPAWN", "fork", 1);
+                spawn(argv, NULL, NULL, NULL, 0, false, &s);
+                assert_int_equal(kill(s.child.pid, SIGKILL), 0);
+                assert_int_equal(waitid(P_PIDFD, (id_t) s.child.pidfd, &si, WEXITED | WNOWAIT), 0);
+                spawn_release(&s.child);
+                assert_true(s.child.gate_fd < 0);
+                assert_int_equal(sigpending(&pending), 0);
+                assert_false(sigismember(&pending, SIGPIPE));
+                si = reap(&s);
+                assert_int_equal(si.si_code, CLD_KILLED);
+                unsetenv("MIRAKURU_SPAWN");
+        }
+}
+
 static void test_exec_errors(void **state) {
         _cleanup_free_ char *dir = test_make_temp_dir();
         _cleanup_free_ char *noexec = NULL;
@@ -300,6 +325,7 @@ int main(void) {
                 cmocka_unit_test(test_gate_clone3),
                 cmocka_unit_test(test_gate_fork),
                 cmocka_unit_test(test_gate_closed_unopened),
+                cmocka_unit_test(test_release_after_child_died),
                 cmocka_unit_test(test_exec_errors),
                 cmocka_unit_test(test_pass_fds_and_listen_pid),
                 cmocka_unit_test(test_vfork),
