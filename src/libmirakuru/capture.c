@@ -220,13 +220,27 @@ static void notify_locked(Capture *c) {
 
 static void set_timer_locked(Capture *c, long nsec) {
         struct itimerspec t = { .it_value.tv_nsec = nsec };
-        (void) timerfd_settime(c->timer_fd, 0, &t, NULL);
+        if (c->timer_fd >= 0)
+                (void) timerfd_settime(c->timer_fd, 0, &t, NULL);
 }
 
 /* The ring is full of lines the loop has not taken: stop reading (the
  * service waits, as it would on a full pipe) and tell the loop; if it does
  * not come within the grace, read on anyway (on_timer()). */
 static void pause_locked(Capture *c) {
+        /* The timer is made at the first pause: most captures never pause,
+         * and two fds per service fewer matter to a supervisor of thousands. */
+        if (c->timer_fd < 0 && !c->closing) {
+                c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+                if (c->timer_fd >= 0 && drainer_add(c->token, c->timer_fd, EPOLLIN, &c->timer_src) < 0)
+                        c->timer_fd = safe_close(c->timer_fd);
+        }
+        if (c->timer_fd < 0) {
+                /* No timer to be had (out of fds): do not wait for the loop. */
+                c->loop_away = true;
+                notify_locked(c);
+                return;
+        }
         c->paused = true;
         set_timer_locked(c, LOOP_GRACE_NSEC);
         notify_locked(c);
@@ -521,10 +535,7 @@ int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size
         c->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (c->notify_fd < 0)
                 return -errno;
-        c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (c->timer_fd < 0)
-                return -errno;
-        r = sd_event_add_io(event, &c->source, c->notify_fd, EPOLLIN, on_notify, c);
+        r = sd_event_add_io(event, &c->source, c->notify_fd, EPOLLIN | EPOLLET, on_notify, c);
         if (r < 0)
                 return r;
         r = sd_event_source_set_priority(c->source, priority);
@@ -536,9 +547,6 @@ int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size
         if (r < 0)
                 return r;
         c->token = r;
-        r = drainer_add(c->token, c->timer_fd, EPOLLIN, &c->timer_src);
-        if (r < 0)
-                return r;
         /* Armed under the lock: the drainer's handlers take it first, so none
          * of them acts on this capture before it is whole (a tee's trial
          * registration below could otherwise let one read the EOF of a

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "executor-private.h"
+#include "fd-limit.h"
 #include "util/event-wait.h"
 #include "util/pidfd-util.h"
 #include "util/strv.h"
@@ -563,7 +564,7 @@ static void on_placed(Containment *c _unused_, int result, void *userdata) {
         e->containment_used = e->containment->kind; /* a backend may have fallen back */
 
         spawn_release(&e->child);
-        r = sd_event_add_io(e->event, &e->exec_source, e->child.exec_fd, EPOLLIN, on_exec_result, e);
+        r = sd_event_add_io(e->event, &e->exec_source, e->child.exec_fd, EPOLLIN | EPOLLET, on_exec_result, e);
         if (r >= 0)
                 r = sd_event_source_set_priority(e->exec_source, e->priority);
         if (r < 0) {
@@ -692,6 +693,7 @@ static int spawn_child(MkExecutor *e) {
                 .n_pass_fds = e->n_child_fds,
                 .cgroup_fd = containment_cgroup_fd(e->containment),
                 .set_listen_pid = e->child_listen_pid,
+                .nofile = fd_limit_for_children(),
                 .vfork = !containment_needs_gate(e->containment),
         };
         r = spawn_start(&params, &e->child);

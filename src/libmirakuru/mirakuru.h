@@ -713,6 +713,23 @@ const char *mk_group_get_error(MkGroup *g);
 /* The service whose failure ended the last start, or NULL. */
 const char *mk_group_get_failed(MkGroup *g);
 
+/* ------------------------------------------------------------------------ */
+/* Many services in one process                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Each running service holds a handful of the supervisor's fds (its pipes,
+ * its pidfd, its cgroup): ~9 with output captured. A soft RLIMIT_NOFILE of
+ * 1024, the usual default, runs out near 110 services. This raises the
+ * calling process's soft RLIMIT_NOFILE to its hard limit, and makes every
+ * process the library starts from then on (services, exec probes' commands)
+ * start with the soft limit the process had before the first call: many
+ * programs still use select(), which breaks above fd 1023 (systemd does the
+ * same for its services). Process-wide, meant for a program's start (
+ * mirakuru-run calls it); calling it again raises to the current hard
+ * limit, children keep the first soft limit. 0 or a negative errno (the
+ * limit is then unchanged). */
+int mk_raise_fd_limit(void);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

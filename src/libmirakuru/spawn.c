@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "spawn.h"
+#include "spawn-slots.h"
 #include "util/io-util.h"
 #include "util/macro.h"
 #include "util/pidfd-util.h"
@@ -126,6 +127,8 @@ typedef struct ChildArgs {
         int gate_fd;          /* read end of the gate, or -1: no gate */
         int exec_fd;          /* write end of the exec pipe */
         int procs_fd;         /* cgroup.procs to join by writing "0", or -1 */
+        int files_bound;      /* > 0: created with CLONE_FILES, every fd the child needs is
+                               * below this (spawn-slots.h); 0: the table is the child's own */
 } ChildArgs;
 
 static _Noreturn void child_main(const ChildArgs *a) {
@@ -139,6 +142,14 @@ static _Noreturn void child_main(const ChildArgs *a) {
         int base = 3 + (int) p->n_pass_fds;
         int moved[3 + p->n_pass_fds];
         int sources[3] = { p->stdin_fd, p->stdout_fd, p->stderr_fd };
+
+        /* Sharing our fd table: take a copy of the fds below the bound and
+         * nothing else (no close of the thousands above, which would cost
+         * a filp_flush() each), before anything touches an fd. A kernel
+         * without CLOSE_RANGE_UNSHARE (5.9): a whole copy, closed below. */
+        if (a->files_bound > 0 && close_range((unsigned) a->files_bound, ~0U, CLOSE_RANGE_UNSHARE) < 0 &&
+            unshare(CLONE_FILES) < 0)
+                _exit(127);
 
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
@@ -179,6 +190,10 @@ static _Noreturn void child_main(const ChildArgs *a) {
                 if (dup2(moved[i], i) < 0) /* dup2() leaves the new fd inheritable */
                         child_fail(exec_fd, errno);
         close_all_from(base, exec_fd, gate_fd);
+        /* Only now: a soft limit below the fds still open above would
+         * fail the moves above with EMFILE. */
+        if (p->nofile && setrlimit(RLIMIT_NOFILE, p->nofile) < 0)
+                child_fail(exec_fd, errno);
 
         /* The gate: one byte means "go"; EOF means the parent gave up or died,
          * so never exec. */
@@ -273,7 +288,8 @@ static pid_t clone_vfork(ChildArgs *a, int *ret_pidfd) {
         sigfillset(&all);
         (void) pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
         pid = clone(child_entry, (char *) stack + stack_size,
-                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, a, ret_pidfd);
+                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (a->files_bound > 0 ? CLONE_FILES : 0) | SIGCHLD,
+                    a, ret_pidfd);
         error = errno;
         (void) pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
         (void) munmap(stack, stack_size);
@@ -340,7 +356,7 @@ static pid_t clone3_into_cgroup(ChildArgs *a, int cgroup_fd, int *ret_pidfd) {
                                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
                 if (stack == MAP_FAILED)
                         return -1;
-                args.flags |= CLONE_VM | CLONE_VFORK;
+                args.flags |= CLONE_VM | CLONE_VFORK | (a->files_bound > 0 ? CLONE_FILES : 0);
                 args.stack = (uint64_t) (uintptr_t) stack;
                 args.stack_size = stack_size;
                 sigfillset(&all);
@@ -374,6 +390,44 @@ static pid_t clone3_gated(ChildArgs *a, int cgroup_fd, int *ret_pidfd) {
         return pid;
 }
 
+static void slots_releasep(bool *held) {
+        if (*held)
+                spawn_slots_release();
+        *held = false;
+}
+
+/* A vfork-style child of a process with a large fd table: put the fds the
+ * child needs into low slots and let it share our table (spawn-slots.h).
+ * LOCAL (and PASS, N_PASS_FDS long) become the child's parameters. */
+static int use_slots(const SpawnParams *p, ChildArgs *a, SpawnParams *local, int *pass, bool *held) {
+        int top = MAX(MAX(p->stdin_fd, p->stdout_fd), MAX(p->stderr_fd, a->exec_fd));
+        size_t n = 3 + p->n_pass_fds + 2;
+        int bound, r;
+
+        for (size_t i = 0; i < p->n_pass_fds; i++)
+                top = MAX(top, p->pass_fds[i]);
+        if (top < SPAWN_SLOTS_THRESHOLD)
+                return 0;
+        r = spawn_slots_acquire(n, &bound);
+        if (r < 0)
+                return r;
+        *held = true;
+        *local = *p;
+        if ((r = spawn_slots_put(0, p->stdin_fd, &local->stdin_fd)) < 0 ||
+            (r = spawn_slots_put(1, p->stdout_fd, &local->stdout_fd)) < 0 ||
+            (r = spawn_slots_put(2, p->stderr_fd, &local->stderr_fd)) < 0)
+                return r;
+        for (size_t i = 0; i < p->n_pass_fds; i++)
+                if ((r = spawn_slots_put(3 + i, p->pass_fds[i], &pass[i])) < 0)
+                        return r;
+        local->pass_fds = pass;
+        if ((r = spawn_slots_put(n - 2, a->exec_fd, &a->exec_fd)) < 0)
+                return r;
+        a->params = local;
+        a->files_bound = bound;
+        return 0;
+}
+
 int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
         _cleanup_close_pair_ int gate[2] = { -EBADF, -EBADF }, exec_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_ int procs_fd = -EBADF;
@@ -382,7 +436,11 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
         size_t n_env = strv_length(p->envp);
         int pidfd = -EBADF;
         bool in_cgroup = false, used_clone3 = false, used_vfork = false;
+        _cleanup_(slots_releasep) bool slots_held = false;
+        SpawnParams local;
+        int pass[p->n_pass_fds + 1];
         pid_t pid = -1;
+        int r;
 
         if (!p->argv || !p->argv[0] || !p->exec_paths || !p->exec_paths[0])
                 return -EINVAL;
@@ -410,6 +468,9 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
                 .procs_fd = -EBADF,
         };
 
+        if (vfork && (r = use_slots(p, &a, &local, pass, &slots_held)) < 0)
+                return r;
+
         if (vfork && p->cgroup_fd >= 0 && !clone3_disabled()) {
                 /* No gate, and the kernel places the child: the fast path. */
                 pid = clone3_into_cgroup(&a, p->cgroup_fd, &pidfd);
@@ -426,6 +487,8 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
                         if (procs_fd < 0)
                                 return -errno;
                         a.procs_fd = procs_fd;
+                        if (slots_held && (r = spawn_slots_put(3 + p->n_pass_fds + 1, procs_fd, &a.procs_fd)) < 0)
+                                return r;
                         in_cgroup = true;
                 }
                 if (!clone3_disabled()) {
@@ -451,6 +514,9 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
                 if (pid == 0)
                         child_main(&a);
         }
+        /* The child has its own table by now (a real vfork: it exec'd or
+         * died; a fork: a copy): our slots must not keep its pipes open. */
+        slots_releasep(&slots_held);
         if (vfork) {
                 /* No gate: keep vfork's promise and return only once the child
                  * has joined its cgroup and exec'd (or failed), so a signal sent

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 typedef struct SpawnParams {
@@ -19,6 +20,7 @@ typedef struct SpawnParams {
         size_t n_pass_fds;
         int cgroup_fd;           /* >= 0: spawn into this cgroup v2 directory (CLONE_INTO_CGROUP,
                                   * or with VFORK the child joins it before exec) */
+        const struct rlimit *nofile; /* non-NULL: the child's RLIMIT_NOFILE (set before exec) */
         bool set_listen_pid;     /* child adds LISTEN_PID=<its pid> to its environment */
         bool vfork;              /* no gate: CLONE_VM|CLONE_VFORK, the parent waits until the child
                                   * exec'd or failed; the cost does not grow with the parent's

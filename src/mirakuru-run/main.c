@@ -236,6 +236,10 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : r == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
         log_setup(run.opt.verbose, run.opt.quiet);
+        /* Room for thousands of services (-f); they get the old limit back. */
+        r = mk_raise_fd_limit();
+        if (r < 0)
+                log_info("could not raise the fd limit: %s", strerror(-r));
         if (run.opt.file) {
                 /* -f FILE: several services from a compose file. */
                 run.exit_status = group_run(&run.opt);

@@ -59,6 +59,8 @@ static void test_resolve(void **state) {
 
 /* Spawn vfork-style (no gate) instead of through the gated path. */
 static bool use_vfork;
+/* Non-NULL: the child's RLIMIT_NOFILE. */
+static const struct rlimit *child_nofile;
 
 typedef struct Spawned {
         SpawnedChild child;
@@ -82,6 +84,7 @@ static void spawn(const char *const *argv, const char *const *paths, const char 
                 .n_pass_fds = n_pass,
                 .cgroup_fd = -1,
                 .set_listen_pid = listen_pid,
+                .nofile = child_nofile,
                 .vfork = use_vfork,
         };
         assert_int_equal(spawn_start(&p, &ret->child), 0);
@@ -319,6 +322,45 @@ static void test_vfork(void **state) {
         use_vfork = false;
 }
 
+/* Issue 14: a supervisor of thousands of services has thousands of fds. The
+ * vfork-style child then shares our fd table and copies only a few low
+ * slots (spawn-slots.h) instead of copying and closing all of them: it
+ * still gets exactly its own fds (fds 0-4 and nothing else), our copies of
+ * its pipes are dropped when spawn returns (read_all() sees EOF), and
+ * exec errors are reported as before. And the child gets the fd limit it
+ * is given (mk_raise_fd_limit()'s: the soft limit of before). */
+static void test_vfork_large_fd_table(void **state) {
+        int many[300];
+        struct rlimit rl;
+#if defined(__SANITIZE_ADDRESS__)
+        skip();
+#endif
+        for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                assert_true((many[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
+        use_vfork = true;
+        test_exec_errors(state);
+        test_pass_fds_and_listen_pid(state);
+        for (int round = 0; round < 3; round++) {
+                const char *argv[] = { "/bin/sh", "-c", "ulimit -Sn; ls /proc/self/fd | sort -n | tr '\\n' ' '", NULL };
+                Spawned s;
+                assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+                rl.rlim_cur = 200 + (rlim_t) round;
+                child_nofile = &rl;
+                spawn(argv, NULL, NULL, NULL, 0, false, &s);
+                child_nofile = NULL;
+                assert_int_equal(exec_result(&s), 1);
+                _cleanup_free_ char *out = read_all(s.out);
+                char want[64];
+                snprintf(want, sizeof want, "%d\n0 1 2 3 ", 200 + round);
+                assert_true(strncmp(out, want, strlen(want)) == 0);
+                assert_true(strlen(out) <= strlen(want) + 1);
+                assert_int_equal(reap(&s).si_status, 0);
+        }
+        use_vfork = false;
+        for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                close(many[i]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_resolve),
@@ -329,6 +371,7 @@ int main(void) {
                 cmocka_unit_test(test_exec_errors),
                 cmocka_unit_test(test_pass_fds_and_listen_pid),
                 cmocka_unit_test(test_vfork),
+                cmocka_unit_test(test_vfork_large_fd_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,7 +324,7 @@ int cgroup_backend_watch_empty(Containment *c) {
                 if (g->events_fd < 0)
                         return -errno;
                 rearm_events(g->events_fd);
-                r = sd_event_add_io(c->event, &g->watch, g->events_fd, EPOLLPRI, on_events, g);
+                r = sd_event_add_io(c->event, &g->watch, g->events_fd, EPOLLPRI | EPOLLET, on_events, g);
                 if (r < 0) {
                         g->events_fd = safe_close(g->events_fd);
                         return r;

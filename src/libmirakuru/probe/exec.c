@@ -16,6 +16,7 @@
 
 #include "executor-private.h"
 #include "probe.h"
+#include "fd-limit.h"
 #include "spawn.h"
 
 #define DEFAULT_ATTEMPT_TIMEOUT_USEC (5 * MK_USEC_PER_SEC)
@@ -128,6 +129,7 @@ static void attempt_run(ExecProbe *x) {
                 .stdout_fd = null_fd,
                 .stderr_fd = null_fd,
                 .cgroup_fd = -EBADF,
+                .nofile = fd_limit_for_children(),
         };
         x->timed_out = false;
         x->n_attempts++;

@@ -5,6 +5,7 @@
  * errors in the file (unknown key, cycle, unknown dependency) with
  * FILE:LINE, and a process-compose file that runs unchanged. */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 
 #include "cli-test.h"
@@ -603,6 +604,66 @@ static void test_our_keys(void **state) {
         cli_run_done(&r);
 }
 
+/* Issue 14: 500 services from one file (a CI job's worth and then some)
+ * start and are all gone afterwards, under the usual soft fd limit of 1024
+ * (each service holds ~7 of the supervisor's fds: the run used to end in
+ * "Too many open files" near 110 services). mirakuru-run raises its soft
+ * limit to the hard one and gives the services the 1024 back. How the time
+ * grows with N is bench/compose-linearity's (a ratio, not a timed test). */
+#define MANY 500
+static void test_many_services(void **state) {
+        _cleanup_str_ char *path = test_path_in(test_dir, "many.yaml"), *pids = test_path_in(test_dir, "pids");
+        _cleanup_str_ char *limit = test_path_in(test_dir, "limit"), *text = NULL, *got = NULL;
+        struct rlimit saved, rl;
+        unsigned n = 0, gone = 0;
+        CliRun r;
+        FILE *f;
+        (void) state;
+
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+        if (saved.rlim_max < 8 * MANY + 1024) {
+                fprintf(stderr, "# hard fd limit %lu: too low for %d services\n", (unsigned long) saved.rlim_max, MANY);
+                skip();
+                return;
+        }
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fprintf(f, "processes:\n");
+        for (int i = 0; i < MANY; i++)
+                fprintf(f, "  s%d:\n    command: echo $$ >> %s; %s%s%secho up; exec sleep 600\n    output: '^up$'\n",
+                        i, pids, i == 0 ? "ulimit -Sn > " : "", i == 0 ? limit : "", i == 0 ? "; " : "");
+        assert_int_equal(fclose(f), 0);
+
+        rl = (struct rlimit) { .rlim_cur = 1024, .rlim_max = saved.rlim_max };
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+        (void) cli_run(&r, test_dir, NULL, ARGS("-f", path, "--timeout", "120", "--then", "true"));
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+        if (r.status != 0)
+                fprintf(stderr, "stderr (end):\n%s\n", strlen(r.err) > 2000 ? r.err + strlen(r.err) - 2000 : r.err);
+        assert_int_equal(r.status, 0);
+
+        /* Every service ran (and wrote its pid before it was ready), and none is left. */
+        text = test_read_file(pids);
+        assert_non_null(text);
+        for (char *p = text; *p;) {
+                char *end;
+                long pid = strtol(p, &end, 10);
+                assert_true(end != p && pid > 0);
+                n++;
+                if (test_wait_pid_gone((pid_t) pid, 5 * UINT64_C(1000000)))
+                        gone++;
+                p = end + strspn(end, "\n");
+        }
+        fprintf(stderr, "# %u services ran, %u gone\n", n, gone);
+        assert_int_equal(n, MANY);
+        assert_int_equal(gone, MANY);
+        /* The services got the soft limit of before. */
+        got = test_read_file(limit);
+        assert_non_null(got);
+        assert_string_equal(got, "1024\n");
+        cli_run_done(&r);
+}
+
 static void test_usage(void **state) {
         CliRun r;
 
@@ -635,6 +696,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_signal_during_start, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_our_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_many_services, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
