@@ -730,6 +730,39 @@ const char *mk_group_get_failed(MkGroup *g);
  * limit is then unchanged). */
 int mk_raise_fd_limit(void);
 
+/* A keeper for the process-group backend. Without a cgroup, a service's
+ * processes are found by process group, session and parentage; a process
+ * that calls setsid() after its parent exited (a double-forked daemon, a
+ * fork bomb's orphans) reparents to the supervisor (a subreaper) and
+ * cannot be attributed to a service. If the supervisor is SIGKILLed, such
+ * orphans reparent on to init and survive. A keeper closes that: the
+ * calling process forks; the ORIGINAL process becomes the keeper, a child
+ * subreaper ("mirakuru-keeper") above the new one, and the call returns 1
+ * in the new process, which goes on as the program. The keeper:
+ *  - waits for the program; when it is gone (any exit, SIGKILL included)
+ *    SIGKILLs every descendant left (they are all its descendants: orphans
+ *    reparent up to it, never past it), pass after pass until none is
+ *    left (bounded at 10 s), and then exits as the program did (the same
+ *    exit status; the same signal, re-raised);
+ *  - passes on to the program the signals other processes send it
+ *    (TERM, INT, HUP, QUIT, USR1, USR2, ALRM, WINCH, PIPE, and job
+ *    control), not those of the terminal (they reach the whole foreground
+ *    process group, the program included).
+ * The program gets SIGTERM if the keeper is killed (PR_SET_PDEATHSIG), and
+ * at its exit() (atexit()) kills what is left below it the same way: so
+ * SIGKILL of either leaves nothing.
+ * Only where services will land on the process-group backend: CONTAINMENT
+ * (or, for MK_CONTAINMENT_AUTO, $MIRAKURU_CONTAINMENT) is
+ * MK_CONTAINMENT_PROCESS_GROUP, or AUTO finds neither a systemd manager nor
+ * a writable cgroup v2 directory of ours; and not under a service manager
+ * that expects notifications from its main process ($NOTIFY_SOCKET): then
+ * it returns 0 and forks nothing (the cgroup holds the tree). Negative
+ * errno on failure (no keeper; the caller goes on). Call it first in
+ * main(), before any thread or service exists: the program's pid changes
+ * (the parent waits on the keeper's), and it kills every descendant of the
+ * program at its end. mirakuru-run calls it. */
+int mk_fork_keeper(MkContainment containment);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

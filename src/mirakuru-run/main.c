@@ -236,6 +236,11 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : r == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
         log_setup(run.opt.verbose, run.opt.quiet);
+        /* Without a cgroup, a subreaper above us catches what the services
+         * leave if we are SIGKILLed (docs/containment.md). */
+        r = mk_fork_keeper(run.opt.containment_set ? run.opt.containment : MK_CONTAINMENT_AUTO);
+        if (r < 0)
+                log_info("could not fork a keeper: %s", strerror(-r));
         /* Room for thousands of services (-f); they get the old limit back. */
         r = mk_raise_fd_limit();
         if (r < 0)

@@ -44,6 +44,10 @@
  *   setsid-child FILE fork a child that calls setsid() (leaving our session
  *                     and process group), appends its pid to FILE and waits
  *                     forever; we go on
+ *   setsid-bomb FILE DEPTH  a bounded fork bomb of double-forked setsid()
+ *                     daemons, 2^(DEPTH+2) - 2 of them, each appending its
+ *                     pid to FILE and waiting forever (their parents exit at
+ *                     once); we go on
  *   alines COUNT LEN  print COUNT lines of LEN 'a's (COUNT 0: for ever)
  *   pause             wait for signals forever
  */
@@ -146,6 +150,32 @@ static void fork_loop(const char *file) {
                 /* At the limit: the next child to exit frees a place. */
                 if (waitpid(-1, NULL, 0) < 0)
                         sleep_ms(10);
+        }
+}
+
+/* A bounded fork bomb of double-forked setsid() daemons: two at each of
+ * DEPTH + 1 levels below the caller (2^(DEPTH+2) - 2 in all), each one the
+ * grandchild of a process that exits at once, in a session of its own, and
+ * recording itself in FILE. What the process-group backend cannot
+ * attribute, a whole tree of it. The caller returns at once. */
+static void setsid_bomb(const char *file, long depth) {
+        for (int k = 0; k < 2; k++) {
+                pid_t pid = fork();
+                if (pid < 0)
+                        die("fork");
+                if (pid > 0) {
+                        (void) waitpid(pid, NULL, 0);
+                        continue;
+                }
+                if (setsid() < 0)
+                        _exit(1);
+                pid = fork();
+                if (pid != 0)
+                        _exit(pid < 0);
+                append_pid(file, getpid());
+                if (depth > 0)
+                        setsid_bomb(file, depth - 1);
+                wait_forever();
         }
 }
 
@@ -411,6 +441,10 @@ int main(int argc, char **argv) {
                 } else if (strcmp(a, "guard") == 0 && arg) {
                         signal_guard(arg);
                         i++;
+                } else if (strcmp(a, "setsid-bomb") == 0 && arg && i + 2 < argc) {
+                        fflush(stdout);
+                        setsid_bomb(arg, atol(argv[i + 2]));
+                        i += 2;
                 } else if (strcmp(a, "setsid-child") == 0 && arg) {
                         pid_t pid;
                         fflush(stdout);
