@@ -591,6 +591,16 @@ int mk_executor_set_containment(MkExecutor *e, MkContainment containment) {
         return 0;
 }
 
+int mk_executor_set_cgroup_namespace(MkExecutor *e, bool enabled) {
+        ASSERT_CONFIGURABLE(e);
+        e->cgroup_namespace = enabled;
+        return 0;
+}
+
+bool mk_executor_get_cgroup_namespace(MkExecutor *e) {
+        return e && e->cgroup_namespace;
+}
+
 int mk_executor_set_bus_address(MkExecutor *e, const char *address) {
         char *a = NULL;
 

@@ -51,6 +51,7 @@ struct MkExecutor {
         void *exit_userdata;
         bool callbacks_during_stop;
         MkContainment containment_wanted;
+        bool cgroup_namespace;
         char *bus_address;
         bool pre_check;
         MkCheckHandler pre_start_check;

@@ -14,6 +14,7 @@
 
 #include "executor-private.h"
 #include "fd-limit.h"
+#include "containment/cgroup-util.h"
 #include "util/event-wait.h"
 #include "util/pidfd-util.h"
 #include "util/strv.h"
@@ -657,6 +658,27 @@ static int open_containment(MkExecutor *e) {
         return 0;
 }
 
+/* mk_executor_set_cgroup_namespace(): the service needs a cgroup of its
+ * own (not the process-group backend) and the right to make namespaces
+ * and mount (CAP_SYS_ADMIN); checked here so the error says so, rather
+ * than an EPERM from the child. *RET: the cgroup2 mount to cover. */
+static int cgroup_namespace_check(MkExecutor *e, char **ret) {
+        int r;
+
+        if (e->containment->kind == MK_CONTAINMENT_PROCESS_GROUP) {
+                executor_set_error(e, "%s: a cgroup namespace needs the service in a cgroup of its own "
+                                   "(the %s backend has none)", e->name,
+                                   mk_containment_to_string(e->containment_used));
+                return -EOPNOTSUPP;
+        }
+        r = cg_mount_path(ret);
+        if (r < 0) {
+                executor_set_error(e, "%s: a cgroup namespace needs the cgroup2 mount: %s", e->name, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
 static int make_pipe(int fds[2]) {
         return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
 }
@@ -665,6 +687,7 @@ static int spawn_child(MkExecutor *e) {
         _cleanup_strv_free_ char **env = NULL, **paths = NULL;
         _cleanup_close_pair_ int out[2] = { -EBADF, -EBADF }, err[2] = { -EBADF, -EBADF };
         const CaptureCallbacks cb = { .line = on_line };
+        _cleanup_free_ char *cgroup_mount = NULL;
         const char *path;
         int r;
 
@@ -675,6 +698,11 @@ static int spawn_child(MkExecutor *e) {
         r = spawn_resolve(e->argv[0], path, &paths);
         if (r < 0)
                 return r;
+        if (e->cgroup_namespace) {
+                r = cgroup_namespace_check(e, &cgroup_mount);
+                if (r < 0)
+                        return r;
+        }
         /* A stream given directly (mk_executor_set_direct_output_fd()) has no pipe. */
         if (e->direct_fd[0] < 0 && (r = make_pipe(out)) < 0)
                 return r;
@@ -694,6 +722,7 @@ static int spawn_child(MkExecutor *e) {
                 .cgroup_fd = containment_cgroup_fd(e->containment),
                 .set_listen_pid = e->child_listen_pid,
                 .nofile = fd_limit_for_children(),
+                .cgroup_mount = cgroup_mount,
                 .vfork = !containment_needs_gate(e->containment),
         };
         r = spawn_start(&params, &e->child);

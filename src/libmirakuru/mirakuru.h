@@ -554,6 +554,22 @@ const char *mk_executor_get_error(MkExecutor *e);
  * or the value of $MIRAKURU_CONTAINMENT (auto, systemd, cgroup,
  * process-group) when set. -EBUSY while running. */
 int mk_executor_set_containment(MkExecutor *e, MkContainment containment);
+/* A cgroup namespace for the service (default false). A process that runs
+ * as root (or owns the cgroup above its own) can write its pid into any
+ * cgroup's cgroup.procs and leave its cgroup, and with it our teardown.
+ * With this set, the service is started in a new cgroup namespace rooted
+ * at its own cgroup (it enters it once it is in that cgroup) and a new
+ * mount namespace in which a cgroup2 mount of that root covers the
+ * cgroup2 mount point (host mounts still propagate in, its own do not
+ * propagate out): /proc/self/cgroup says "0::/", and the only cgroups it
+ * can name are its own and those below. Needs a cgroup of its own (the
+ * cgroup or systemd backend: the start fails with -EOPNOTSUPP on the
+ * process-group backend) and CAP_SYS_ADMIN (root: else the start fails
+ * with the child's EPERM). What a root service can still do (unmount the
+ * cover, setns() into the host's namespaces, reach the host's mount
+ * through /proc/1/root) is in docs/containment.md. -EBUSY while running. */
+int mk_executor_set_cgroup_namespace(MkExecutor *e, bool enabled);
+bool mk_executor_get_cgroup_namespace(MkExecutor *e);
 /* The backend in use (after start), and in words why it was chosen. */
 MkContainment mk_executor_get_containment(MkExecutor *e);
 const char *mk_executor_get_containment_reason(MkExecutor *e);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -204,6 +205,24 @@ static _Noreturn void child_main(const ChildArgs *a) {
                 if (n != 1)
                         _exit(127);
                 close(gate_fd);
+        }
+
+        /* In its cgroup by now (joined above, created there, or placed by
+         * a scope while at the gate): make that the root of all it sees. */
+        if (p->cgroup_mount) {
+                if (unshare(CLONE_NEWCGROUP | CLONE_NEWNS) < 0)
+                        child_fail(exec_fd, errno);
+                /* Our mounts stay ours; the host's still reach us. The host's
+                 * cgroup2 mount goes (detached, in our namespace only: the
+                 * kernel refuses the same filesystem stacked on one mount
+                 * point), and one rooted at our namespace takes its place:
+                 * unmounting that one later reveals nothing of the host's. */
+                if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                        child_fail(exec_fd, errno);
+                while (umount2(p->cgroup_mount, MNT_DETACH) == 0)
+                        ;
+                if (mount("cgroup2", p->cgroup_mount, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME, NULL) < 0)
+                        child_fail(exec_fd, errno);
         }
 
         if (a->listen_pid_buf) {

@@ -21,6 +21,9 @@ typedef struct SpawnParams {
         int cgroup_fd;           /* >= 0: spawn into this cgroup v2 directory (CLONE_INTO_CGROUP,
                                   * or with VFORK the child joins it before exec) */
         const struct rlimit *nofile; /* non-NULL: the child's RLIMIT_NOFILE (set before exec) */
+        const char *cgroup_mount; /* non-NULL: once in its cgroup (after the gate) the child
+                                   * enters a new cgroup namespace rooted there and a new mount
+                                   * namespace with a cgroup2 mount of that root over this path */
         bool set_listen_pid;     /* child adds LISTEN_PID=<its pid> to its environment */
         bool vfork;              /* no gate: CLONE_VM|CLONE_VFORK, the parent waits until the child
                                   * exec'd or failed; the cost does not grow with the parent's

@@ -533,6 +533,8 @@ static int apply_defaults(const Options *o, MkExecutor *e) {
                 return r;
         if (o->containment_set && (r = mk_executor_set_containment(e, o->containment)) < 0)
                 return r;
+        if ((r = mk_executor_set_cgroup_namespace(e, o->cgroup_namespace)) < 0)
+                return r;
         if (o->kill_mode_set && (r = mk_executor_set_kill_mode(e, o->kill_mode)) < 0)
                 return r;
         return 0;

@@ -37,6 +37,7 @@ enum {
         OPT_EXPECT_EXIT,
         OPT_KILL_MODE,
         OPT_CONTAINMENT,
+        OPT_CGROUP_NAMESPACE,
         OPT_ENV,
         OPT_UNSET_ENV,
         OPT_CLEAN_ENV,
@@ -114,6 +115,8 @@ static const OptionInfo option_table[] = {
           "control-group (default: stop signal to all) or mixed (to the main process)" },
         { NULL, OPT("containment", required_argument, OPT_CONTAINMENT), "KIND",
           "auto (default), systemd, cgroup or process-group" },
+        { NULL, OPT("cgroup-namespace", no_argument, OPT_CGROUP_NAMESPACE), NULL,
+          "the service sees only its own cgroup (root: it cannot move out)" },
 
         { "The service",
           OPT("env", required_argument, OPT_ENV), "NAME=VALUE", "set an environment variable (repeatable)" },
@@ -348,6 +351,9 @@ static int parse_one(int c, const char *arg, Options *o) {
                 if (mk_containment_from_string(arg, &o->containment) < 0)
                         return usage_error("invalid --containment '%s': want auto, systemd, cgroup or process-group", arg);
                 o->containment_set = true;
+                return 0;
+        case OPT_CGROUP_NAMESPACE:
+                o->cgroup_namespace = true;
                 return 0;
         case OPT_ENV:
                 if (!env_assignment_is_valid(arg))

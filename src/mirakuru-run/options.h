@@ -72,6 +72,7 @@ typedef struct Options {
         bool kill_mode_set;
         MkContainment containment;
         bool containment_set;
+        bool cgroup_namespace; /* --cgroup-namespace */
 
         /* Ours. */
         const char *file; /* -f: a compose file; then command holds the SERVICE names */

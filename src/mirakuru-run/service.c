@@ -129,6 +129,8 @@ static int configure(const Options *o, MkExecutor *e) {
                 return config_failed(e, "--no-pre-check", r);
         if (o->containment_set && (r = mk_executor_set_containment(e, o->containment)) < 0)
                 return config_failed(e, "--containment", r);
+        if ((r = mk_executor_set_cgroup_namespace(e, o->cgroup_namespace)) < 0)
+                return config_failed(e, "--cgroup-namespace", r);
 
         /* The service's output goes to ours unchanged, or to the --log file. */
         if (o->log) {

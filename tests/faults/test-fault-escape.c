@@ -267,6 +267,97 @@ static void test_setuid_service_of_unprivileged_supervisor(void **state) {
         assert_listed_killed(text, pids[0]);
 }
 
+/* F2 with --cgroup-namespace (issue 14): the service runs in a cgroup
+ * namespace rooted at its own cgroup, with a cgroup2 mount of that root in
+ * place of the host's. A child that moves itself "to the parent cgroup"
+ * (computed from /proc/self/cgroup and the mount, as the issue's
+ * reproduction does) stays in the service's cgroup: the --then command
+ * sees it in the same cgroup as the main process, it is killed with the
+ * cgroup, and nothing is reported as having left. The main process doing
+ * the same in its SIGTERM handler is stopped within the stop timeout by
+ * the cgroup's kill, not found outside. */
+static void test_cgroup_namespace_child_cannot_leave(void **state) {
+        char err[4300], out[4300], then[9000];
+        pid_t cli = 0;
+        (void) state;
+
+        if (!in_own_cgroup_tree()) {
+                skip();
+                return;
+        }
+        snprintf(err, sizeof err, "%s/stderr", fault_dir);
+        snprintf(out, sizeof out, "%s/cgroups", fault_dir);
+        snprintf(then, sizeof then, "sed -n 's/^0:://p' /proc/$MIRAKURU_PID/cgroup /proc/$(head -1 %s)/cgroup > %s", fault_records, out);
+        const char *args[] = { "--containment", "cgroup", "--cgroup-namespace", "--stop-timeout", "1", "--output",
+                               "ready", "--then", then, "--", fault_service(), "leave-cgroup", fault_records,
+                               "sleep", "200", "out", "ready", "pause", NULL };
+        int status = fault_run_cli(args, err, NULL, LIMIT_USEC, NULL, &cli);
+        _cleanup_free_ char *text = test_read_file(err), *cgroups = test_read_file(out);
+        fprintf(stderr, "# exit %d:\n%s# cgroups (main process, the child that tried to leave):\n%s", status,
+                text ?: "", cgroups ?: "");
+        assert_int_equal(fault_cgroup_cleanup(cli), 0);
+        assert_int_equal(status, 0);
+        size_t n;
+        _cleanup_free_ pid_t *pids = fault_read_pids(fault_records, &n);
+        assert_int_equal(n, 1);
+        fault_assert_gone(pids, n, 2 * MK_USEC_PER_SEC, "a service whose child tried to leave its cgroup namespace");
+        assert_non_null(cgroups);
+        char *second = strchr(cgroups, '\n');
+        assert_non_null(second);
+        second++;
+        assert_non_null(strstr(cgroups, "/mirakuru-"));
+        assert_true(strncmp(cgroups, second, (size_t) (second - cgroups)) == 0); /* the same cgroup */
+        assert_null(strstr(text, "left the service's cgroup"));
+}
+
+static void test_cgroup_namespace_main_cannot_leave(void **state) {
+        char err[4300];
+        uint64_t after = 0;
+        pid_t cli = 0;
+        (void) state;
+
+        if (!in_own_cgroup_tree()) {
+                skip();
+                return;
+        }
+        snprintf(err, sizeof err, "%s/stderr", fault_dir);
+        const char *args[] = { "--containment", "cgroup", "--cgroup-namespace", "--stop-timeout", "1", "--output",
+                               "ready", "--then", "true", "--", fault_service(), "leave-on-term", "record",
+                               fault_records, "out", "ready", "pause", NULL };
+        int status = fault_run_cli(args, err, fault_records, LIMIT_USEC, &after, &cli);
+        _cleanup_free_ char *text = test_read_file(err);
+        fprintf(stderr, "# exit %d, %llu us after start:\n%s", status, (unsigned long long) after, text ?: "");
+        size_t n;
+        _cleanup_free_ pid_t *pids = fault_read_pids(fault_records, &n);
+        assert_int_equal(fault_cgroup_cleanup(cli), 0);
+        assert_int_equal(status, 0);
+        assert_true(after < MK_USEC_PER_SEC + SLACK_USEC);
+        assert_int_equal(n, 1);
+        fault_assert_gone(pids, n, 0, "a main process that tried to leave its cgroup namespace on SIGTERM");
+        assert_listed_killed(text, pids[0]); /* killed with the cgroup, after the stop timeout */
+        assert_null(strstr(text, "left the service's cgroup"));
+}
+
+/* --cgroup-namespace needs a cgroup: refused on the process-group backend,
+ * with the reason, before anything runs. */
+static void test_cgroup_namespace_needs_cgroup(void **state) {
+        char err[4300];
+        pid_t cli = 0;
+        (void) state;
+
+        snprintf(err, sizeof err, "%s/stderr", fault_dir);
+        const char *args[] = { "--containment", "process-group", "--cgroup-namespace", "--then", "true", "--",
+                               fault_service(), "record", fault_records, "pause", NULL };
+        int status = fault_run_cli(args, err, NULL, LIMIT_USEC, NULL, &cli);
+        _cleanup_free_ char *text = test_read_file(err);
+        fprintf(stderr, "# exit %d:\n%s", status, text ?: "");
+        assert_true(status > 0 && status != 2);
+        assert_non_null(strstr(text ?: "", "cgroup namespace needs the service in a cgroup of its own"));
+        size_t n;
+        free(fault_read_pids(fault_records, &n));
+        assert_int_equal(n, 0); /* the program never ran */
+}
+
 int main(void) {
         if (geteuid() != 0)
                 test_skip_all("needs root: the service moves itself between cgroups");
@@ -275,6 +366,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_child_that_left_is_killed_and_listed, fault_setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_main_that_leaves_on_term_is_killed, fault_setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_short_of_fds_leaves_nothing, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_cgroup_namespace_child_cannot_leave, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_cgroup_namespace_main_cannot_leave, fault_setup, fault_teardown),
+                cmocka_unit_test_setup_teardown(test_cgroup_namespace_needs_cgroup, fault_setup, fault_teardown),
                 cmocka_unit_test_setup_teardown(test_setuid_service_of_unprivileged_supervisor, fault_setup,
                                                 fault_teardown),
         };
