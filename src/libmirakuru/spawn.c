@@ -306,8 +306,10 @@ static pid_t clone_vfork(ChildArgs *a, int *ret_pidfd) {
                 return -1;
         sigfillset(&all);
         (void) pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
-        pid = clone(child_entry, (char *) stack + stack_size,
-                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (a->files_bound > 0 ? CLONE_FILES : 0) | SIGCHLD,
+        /* No CLONE_FILES here (spawn-slots.h): valgrind, which refuses clone3
+         * and brings us here, turns this vfork into a fork and refuses any
+         * other flag. The child unshares what it has instead. */
+        pid = clone(child_entry, (char *) stack + stack_size, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
                     a, ret_pidfd);
         error = errno;
         (void) pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
@@ -359,12 +361,18 @@ static long clone3_vm_call(struct clone_args *cl, int (*fn)(void *), void *arg) 
  * when refused. */
 static pid_t clone3_into_cgroup(ChildArgs *a, int cgroup_fd, int *ret_pidfd) {
         struct clone_args args = {
-                .flags = CLONE_PIDFD | CLONE_INTO_CGROUP,
+                .flags = CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
                 .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
                 .exit_signal = SIGCHLD,
-                .cgroup = (uint64_t) cgroup_fd,
+                .cgroup = cgroup_fd >= 0 ? (uint64_t) cgroup_fd : 0,
         };
         pid_t pid;
+
+        if (cgroup_fd < 0 && !CLONE3_VM_SUPPORTED) {
+                /* Without a cgroup only the CLONE_VM variant is worth it. */
+                errno = ENOSYS;
+                return -1;
+        }
 
         if (CLONE3_VM_SUPPORTED) {
 #if defined(__x86_64__)
@@ -510,7 +518,15 @@ int spawn_start(const SpawnParams *p, SpawnedChild *ret) {
                                 return r;
                         in_cgroup = true;
                 }
-                if (!clone3_disabled()) {
+                if (!clone3_disabled() && a.files_bound > 0) {
+                        /* A large fd table: clone3 can share it (CLONE_FILES). */
+                        pid = clone3_into_cgroup(&a, -1, &pidfd);
+                        if (pid > 0)
+                                used_vfork = used_clone3 = true;
+                        else if (!clone3_refused(errno))
+                                return -errno;
+                }
+                if (pid < 0 && !clone3_disabled()) {
                         pid = clone_vfork(&a, &pidfd);
                         if (pid > 0)
                                 used_vfork = true;

@@ -36,7 +36,8 @@ typedef struct SpawnedChild {
         int gate_fd;      /* write end of the start gate; closing it lets the child exec */
         int exec_fd;      /* read end: EOF once exec succeeded, an errno if it failed */
         bool in_cgroup;   /* CLONE_INTO_CGROUP was honoured */
-        bool used_clone3; /* through clone3: the gated mode, or VFORK mode into a cgroup */
+        bool used_clone3; /* through clone3: the gated mode, or VFORK mode into a cgroup or
+                           * sharing a large fd table (spawn-slots.h) */
         bool used_vfork;  /* VFORK mode: clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD), or clone3 with
                            * CLONE_INTO_CGROUP (CLONE_VM|CLONE_VFORK on x86_64) */
 } SpawnedChild;                /* neither: the fork-like clone(CLONE_PIDFD) fallback */

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include "cgroup-util.h"
 #include "containment.h"
 #include "guard.h"
+#include "util/time-util.h"
 
 #define RECHECK_FIRST_USEC 1000
 #define RECHECK_MAX_USEC (50 * 1000)
@@ -44,6 +46,7 @@ typedef struct ProcessGroup {
         uint64_t recheck_usec;
         Guard guard;
         bool main_reaped; /* from now on the main pid may be reused: only group and session count */
+        uint64_t fresh_after; /* a look at /proc must have begun after this (CLOCK_MONOTONIC usec) */
 } ProcessGroup;
 
 typedef struct ProcInfo {
@@ -75,14 +78,26 @@ static int read_proc_info(pid_t pid, ProcInfo *ret) {
         return 0;
 }
 
-/* Every process on the system, with members of the service marked. */
-static int scan_members(pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t *ret_n) {
+/* The last look at every process on the system, shared by all services of
+ * this process: N services stopped together would otherwise read all of
+ * /proc N times over (quadratic: 2,000 services took minutes). A look may
+ * serve a service when it began after that service was placed and after
+ * the last signal it sent: then any member missing from it was forked
+ * after it by a member present in it (a zombie forks nothing), so the look
+ * can wrongly show a member alive (the recheck comes again), never a
+ * service empty that is not. */
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static ProcInfo *snapshot;
+static size_t snapshot_n;
+static uint64_t snapshot_usec; /* when the look began */
+static pid_t snapshot_pid;     /* whose look (a fork starts afresh) */
+
+static int read_all_procs(ProcInfo **ret, size_t *ret_n) {
         _cleanup_free_ ProcInfo *all = NULL;
-        size_t n = 0;
+        size_t n = 0, alloc = 0;
         DIR *d = opendir("/proc");
         struct dirent *de;
         pid_t self = getpid();
-        bool changed;
 
         if (!d)
                 return -errno;
@@ -92,28 +107,111 @@ static int scan_members(pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t
                         continue;
                 if (read_proc_info((pid_t) atoi(de->d_name), &info) < 0 || info.pid == self)
                         continue;
-                ProcInfo *a = realloc(all, (n + 1) * sizeof *a);
-                if (!a) {
-                        closedir(d);
-                        return -ENOMEM;
+                if (n == alloc) {
+                        size_t want = MAX(alloc * 2, (size_t) 256);
+                        ProcInfo *a = realloc(all, want * sizeof *a);
+                        if (!a) {
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        all = a;
+                        alloc = want;
                 }
-                all = a;
-                info.member = (info.pid == main_pid && !main_reaped) || info.pgrp == main_pid || info.session == main_pid;
                 all[n++] = info;
         }
         closedir(d);
-        do {
-                changed = false;
-                for (size_t i = 0; i < n; i++) {
-                        if (all[i].member)
-                                continue;
-                        for (size_t j = 0; j < n; j++)
-                                if (all[j].member && all[j].pid == all[i].ppid) {
-                                        all[i].member = changed = true;
-                                        break;
-                                }
+        *ret = TAKE_PTR(all);
+        *ret_n = n;
+        return 0;
+}
+
+/* Every process on the system as of a look begun after FRESH_AFTER (a
+ * copy: the caller marks members in it). */
+static int read_procs_since(uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
+        ProcInfo *all = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        pthread_mutex_lock(&snapshot_lock);
+        if (!snapshot || snapshot_pid != getpid() || snapshot_usec <= fresh_after) {
+                uint64_t began = now_usec();
+                ProcInfo *fresh = NULL;
+                size_t fresh_n = 0;
+                r = read_all_procs(&fresh, &fresh_n);
+                if (r >= 0) {
+                        free(snapshot_pid == getpid() ? snapshot : NULL);
+                        snapshot = fresh;
+                        snapshot_n = fresh_n;
+                        snapshot_usec = began;
+                        snapshot_pid = getpid();
                 }
-        } while (changed);
+        }
+        if (r >= 0) {
+                all = malloc(MAX(snapshot_n, (size_t) 1) * sizeof *all);
+                if (!all)
+                        r = -ENOMEM;
+                else {
+                        if (snapshot_n > 0)
+                                memcpy(all, snapshot, snapshot_n * sizeof *all);
+                        n = snapshot_n;
+                }
+        }
+        pthread_mutex_unlock(&snapshot_lock);
+        if (r < 0)
+                return r;
+        *ret = all;
+        *ret_n = n;
+        return 0;
+}
+
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = ((const ProcInfo *) a)->pid, y = ((const ProcInfo *) b)->pid;
+        return x < y ? -1 : x > y;
+}
+
+/* Every process on the system (a look begun after FRESH_AFTER), with
+ * members of the service marked. */
+static int scan_members(pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
+        _cleanup_free_ ProcInfo *all = NULL;
+        size_t n = 0;
+        int r;
+
+        r = read_procs_since(fresh_after, &all, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                all[i].member = (all[i].pid == main_pid && !main_reaped) || all[i].pgrp == main_pid ||
+                                all[i].session == main_pid;
+        /* A process whose parent belongs belongs: walk up each parent chain,
+         * the array sorted by pid, remembering every answer (once quadratic
+         * in the number of processes: ~10 s to stop 1,000 services). */
+        if (n > 0)
+                qsort(all, n, sizeof *all, cmp_pid);
+        _cleanup_free_ size_t *chain = malloc(MAX(n, (size_t) 1) * sizeof *chain);
+        _cleanup_free_ signed char *known = calloc(MAX(n, (size_t) 1), 1); /* 0 unknown, 1 member, -1 not */
+        if (!chain || !known)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (all[i].member)
+                        known[i] = 1;
+        for (size_t i = 0; i < n; i++) {
+                size_t len = 0, k = i;
+                signed char answer = -1;
+                while (known[k] == 0 && len < n) {
+                        chain[len++] = k;
+                        ProcInfo key = { .pid = all[k].ppid };
+                        ProcInfo *parent = all[k].ppid > 0 ? bsearch(&key, all, n, sizeof *all, cmp_pid) : NULL;
+                        if (!parent)
+                                break;
+                        k = (size_t) (parent - all);
+                }
+                if (known[k] != 0 && len < n)
+                        answer = known[k];
+                for (size_t j = 0; j < len; j++)
+                        known[chain[j]] = answer;
+        }
+        for (size_t i = 0; i < n; i++)
+                all[i].member = known[i] > 0;
         *ret = TAKE_PTR(all);
         *ret_n = n;
         return 0;
@@ -135,7 +233,7 @@ static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **
         size_t n = 0;
         int alive = 0, r;
 
-        r = scan_members(c->pid, ((ProcessGroup *) c)->main_reaped, &all, &n);
+        r = scan_members(c->pid, ((ProcessGroup *) c)->main_reaped, ((ProcessGroup *) c)->fresh_after, &all, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -143,7 +241,12 @@ static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **
                 if (!p->member)
                         continue;
                 if (p->zombie) {
-                        if (p->ppid == getpid() && p->pid != c->pid)
+                        ProcInfo now;
+                        /* The look may be shared and a little old: reap only what is,
+                         * right now, a zombie child of ours in the service's group or
+                         * session (never another service's main process). */
+                        if (p->ppid == getpid() && p->pid != c->pid && read_proc_info(p->pid, &now) >= 0 &&
+                            now.zombie && now.ppid == getpid() && (now.pgrp == c->pid || now.session == c->pid))
                                 (void) waitid(P_PID, (id_t) p->pid, &(siginfo_t) {}, WEXITED | WNOHANG);
                         continue;
                 }
@@ -161,6 +264,7 @@ static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **
                 alive++;
                 {
                         bool refused = kill(p->pid, signo) < 0 && errno == EPERM;
+                        ((ProcessGroup *) c)->fresh_after = now_usec();
                         if (leftovers)
                                 (void) leftovers_add_note(leftovers, p->pid,
                                                           refused ? "may not be signalled: EPERM, it survives" : NULL);
@@ -189,6 +293,7 @@ static int pgroup_place(Containment *c, pid_t pid, int pidfd, bool in_cgroup _un
          * resort, and works without one). */
         if (guard_add_process_group(pid, pidfd, &g->guard) < 0)
                 g->guard = (Guard) {};
+        g->fresh_after = now_usec(); /* an older look does not know the child */
         containment_placed(c, 0);
         return 0;
 }
@@ -203,6 +308,7 @@ static int pgroup_signal(Containment *c, int signo) {
                 if (kill(c->pid, signo) < 0 && errno != ESRCH && errno != EPERM)
                         return -errno;
         }
+        ((ProcessGroup *) c)->fresh_after = now_usec();
         /* Then everyone else who belongs, until a pass finds nobody new. */
         _cleanup_free_ pid_t *seen = NULL;
         size_t n_seen = 0;
@@ -225,6 +331,7 @@ static int pgroup_kill_all(Containment *c) {
         int r = -EBUSY;
 
         (void) kill(-c->pid, SIGSTOP); /* hold the group still while we look */
+        ((ProcessGroup *) c)->fresh_after = now_usec();
         for (unsigned i = 0; i < KILL_PASSES_MAX; i++) {
                 r = pass(c, signo, &seen, &n_seen, &c->leftovers);
                 if (r <= 0)
@@ -241,6 +348,9 @@ static int pgroup_is_empty(Containment *c) {
         if (c->pid <= 0)
                 return 1;
         r = pass(c, 0, NULL, NULL, NULL);
+        /* The next look must be a newer one: a shared look shows what was
+         * then, and a recheck that saw it once learns nothing from it again. */
+        ((ProcessGroup *) c)->fresh_after = now_usec();
         return r < 0 ? r : r == 0;
 }
 
