@@ -734,8 +734,8 @@ const char *mk_group_get_failed(MkGroup *g);
 /* ------------------------------------------------------------------------ */
 
 /* Each running service holds a handful of the supervisor's fds (its pipes,
- * its pidfd, its cgroup): ~9 with output captured. A soft RLIMIT_NOFILE of
- * 1024, the usual default, runs out near 110 services. This raises the
+ * its pidfd, its cgroup): about 7 with output captured. A soft RLIMIT_NOFILE of
+ * 1024, the usual default, runs out near 140 services. This raises the
  * calling process's soft RLIMIT_NOFILE to its hard limit, and makes every
  * process the library starts from then on (services, exec probes' commands)
  * start with the soft limit the process had before the first call: many
