@@ -150,7 +150,7 @@ static _Noreturn void child_main(const ChildArgs *a) {
          * without CLOSE_RANGE_UNSHARE (5.9): a whole copy, closed below. */
         if (a->files_bound > 0 && close_range((unsigned) a->files_bound, ~0U, CLOSE_RANGE_UNSHARE) < 0 &&
             unshare(CLONE_FILES) < 0)
-                _exit(127);
+                child_fail(exec_fd, errno); /* the shared table's exec fd: it is a slot of ours */
 
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
