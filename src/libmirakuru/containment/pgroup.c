@@ -241,7 +241,7 @@ static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **
                 if (!p->member)
                         continue;
                 if (p->zombie) {
-                        ProcInfo now;
+                        ProcInfo now = {};
                         /* The look may be shared and a little old: reap only what is,
                          * right now, a zombie child of ours in the service's group or
                          * session (never another service's main process). */
