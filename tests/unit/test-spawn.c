@@ -351,9 +351,16 @@ static void test_vfork_large_fd_table(void **state) {
                 assert_int_equal(exec_result(&s), 1);
                 _cleanup_free_ char *out = read_all(s.out);
                 char want[64];
-                snprintf(want, sizeof want, "%d\n0 1 2 3 ", 200 + round);
-                assert_true(strncmp(out, want, strlen(want)) == 0);
-                assert_true(strlen(out) <= strlen(want) + 1);
+                /* valgrind answers the child's setrlimit() itself (the kernel's
+                 * limit is not changed): only the fds can be checked there. */
+                const char *fds = strchr(out, '\n');
+                assert_non_null(fds);
+                if (!test_under_valgrind()) {
+                        snprintf(want, sizeof want, "%d\n", 200 + round);
+                        assert_true(strncmp(out, want, strlen(want)) == 0);
+                }
+                assert_true(strncmp(fds + 1, "0 1 2 3 ", 8) == 0);
+                assert_true(strlen(fds + 1) <= 9);
                 assert_int_equal(reap(&s).si_status, 0);
         }
         use_vfork = false;

@@ -612,8 +612,6 @@ static void test_our_keys(void **state) {
  * grows with N is bench/compose-linearity's (a ratio, not a timed test). */
 #define MANY 500
 static void test_many_services(void **state) {
-        _cleanup_str_ char *path = test_path_in(test_dir, "many.yaml"), *pids = test_path_in(test_dir, "pids");
-        _cleanup_str_ char *limit = test_path_in(test_dir, "limit"), *text = NULL, *got = NULL;
         struct rlimit saved, rl;
         unsigned n = 0, gone = 0;
         CliRun r;
@@ -632,6 +630,8 @@ static void test_many_services(void **state) {
                 skip();
                 return;
         }
+        _cleanup_str_ char *path = test_path_in(test_dir, "many.yaml"), *pids = test_path_in(test_dir, "pids");
+        _cleanup_str_ char *limit = test_path_in(test_dir, "limit"), *text = NULL, *got = NULL;
         f = fopen(path, "we");
         assert_non_null(f);
         fprintf(f, "processes:\n");
