@@ -172,10 +172,16 @@ pid_t cli_pid_from(const char *file) {
         pid_t pid;
 
         assert_true(test_wait_file(file, 30 * UINT64_C(1000000)));
-        s = test_read_file(file);
-        assert_non_null(s);
-        pid = (pid_t) atoi(s);
-        free(s);
-        assert_true(pid > 0);
-        return pid;
+        /* The shell makes the file (the redirection) before echo writes it. */
+        for (int i = 0; i < 3000; i++) {
+                s = test_read_file(file);
+                assert_non_null(s);
+                pid = (pid_t) atoi(s);
+                free(s);
+                if (pid > 0)
+                        return pid;
+                usleep(10 * 1000);
+        }
+        fail_msg("%s holds no pid", file);
+        return 0;
 }
