@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "executor-private.h"
+#include "containment/cgroup-util.h"
 #include "util/pidfd-util.h"
 #include "util/shell-split.h"
 #include "util/strv.h"
@@ -599,6 +600,27 @@ int mk_executor_set_cgroup_namespace(MkExecutor *e, bool enabled) {
 
 bool mk_executor_get_cgroup_namespace(MkExecutor *e) {
         return e && e->cgroup_namespace;
+}
+
+/* mk_executor_set_cgroup_namespace(): the service needs a cgroup of its
+ * own (not the process-group backend) and the right to make namespaces
+ * and mount (CAP_SYS_ADMIN); checked here so the error says so, rather
+ * than an EPERM from the child. *RET: the cgroup2 mount to cover. */
+int executor_cgroup_namespace_mount(MkExecutor *e, char **ret) {
+        int r;
+
+        if (e->containment->kind == MK_CONTAINMENT_PROCESS_GROUP) {
+                executor_set_error(e, "%s: a cgroup namespace needs the service in a cgroup of its own "
+                                   "(the %s backend has none)", e->name,
+                                   mk_containment_to_string(e->containment_used));
+                return -EOPNOTSUPP;
+        }
+        r = cg_mount_path(ret);
+        if (r < 0) {
+                executor_set_error(e, "%s: a cgroup namespace needs the cgroup2 mount: %s", e->name, strerror(-r));
+                return r;
+        }
+        return 0;
 }
 
 int mk_executor_set_bus_address(MkExecutor *e, const char *address) {

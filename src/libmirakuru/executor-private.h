@@ -153,3 +153,8 @@ void executor_probe_failed(MkExecutor *e, int error);
 void executor_service_exited(MkExecutor *e);
 /* For notify.c: a datagram from the service (see MkNotifyHandler). */
 void executor_notify(MkExecutor *e, const char *status, unsigned flags);
+
+/* mk_executor_set_cgroup_namespace() at spawn: checks that the service has a
+ * cgroup of its own and gives the cgroup2 mount point the child covers;
+ * sets the error and returns a negative errno if not. */
+int executor_cgroup_namespace_mount(MkExecutor *e, char **ret);

@@ -14,7 +14,6 @@
 
 #include "executor-private.h"
 #include "fd-limit.h"
-#include "containment/cgroup-util.h"
 #include "util/event-wait.h"
 #include "util/pidfd-util.h"
 #include "util/strv.h"
@@ -658,27 +657,6 @@ static int open_containment(MkExecutor *e) {
         return 0;
 }
 
-/* mk_executor_set_cgroup_namespace(): the service needs a cgroup of its
- * own (not the process-group backend) and the right to make namespaces
- * and mount (CAP_SYS_ADMIN); checked here so the error says so, rather
- * than an EPERM from the child. *RET: the cgroup2 mount to cover. */
-static int cgroup_namespace_check(MkExecutor *e, char **ret) {
-        int r;
-
-        if (e->containment->kind == MK_CONTAINMENT_PROCESS_GROUP) {
-                executor_set_error(e, "%s: a cgroup namespace needs the service in a cgroup of its own "
-                                   "(the %s backend has none)", e->name,
-                                   mk_containment_to_string(e->containment_used));
-                return -EOPNOTSUPP;
-        }
-        r = cg_mount_path(ret);
-        if (r < 0) {
-                executor_set_error(e, "%s: a cgroup namespace needs the cgroup2 mount: %s", e->name, strerror(-r));
-                return r;
-        }
-        return 0;
-}
-
 static int make_pipe(int fds[2]) {
         return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
 }
@@ -699,7 +677,7 @@ static int spawn_child(MkExecutor *e) {
         if (r < 0)
                 return r;
         if (e->cgroup_namespace) {
-                r = cgroup_namespace_check(e, &cgroup_mount);
+                r = executor_cgroup_namespace_mount(e, &cgroup_mount);
                 if (r < 0)
                         return r;
         }
