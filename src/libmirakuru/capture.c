@@ -296,6 +296,10 @@ static void tee_flush(Capture *c) {
                 pthread_mutex_lock(&c->lock);
                 n = c->closing || c->tee_fd < 0 ? 0 : MIN(c->tee_len - c->tee_off, sizeof chunk);
                 if (n == 0) {
+                        /* The stream ended and all of it is copied: close
+                         * our copy of the tee, so that its reader sees EOF. */
+                        if (c->eof_read && !c->closing && c->tee_fd >= 0)
+                                drop_tee_locked(c);
                         update_watches_locked(c);
                         pthread_mutex_unlock(&c->lock);
                         return;
