@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -37,7 +38,7 @@ def children_of(pid: int) -> list[int]:
 @pytest.mark.parametrize("how", ["stop", "kill", "context"])
 def test_double_forked_setsid_daemon_with_cleared_env(tmp_path, port, how):
     pidfile = str(tmp_path / "daemon.pid")
-    e = TCPExecutor(service("daemon", pidfile, "--port", port, "--clear-env"), host="127.0.0.1", port=port,
+    e = TCPExecutor(service("daemon", pidfile, "--port", port, "--clear-env", "--stubborn"), host="127.0.0.1", port=port,
                     timeout=2)
     e.start()
     daemon = int(wait_file(pidfile))
@@ -57,7 +58,7 @@ def test_double_forked_setsid_daemon_with_cleared_env(tmp_path, port, how):
 
 def test_simple_executor_daemon_and_check_subprocess_cleanup(tmp_path):
     pidfile = str(tmp_path / "d.pid")
-    e = SimpleExecutor(service("daemon", pidfile, "--clear-env"), timeout=2)
+    e = SimpleExecutor(service("daemon", pidfile, "--clear-env", "--stubborn"), timeout=2)
     e.start()
     daemon = int(wait_file(pidfile))
     e.kill(wait=False)
@@ -98,16 +99,18 @@ def test_daemonizing_nginx_under_pid_executor(tmp_path, port):
     e = PidExecutor([nginx_binary(), "-c", str(conf), "-p", str(tmp_path)], filename=str(pidfile), timeout=10)
     e.start()
     master = int(wait_file(str(pidfile)))
-    from conftest import wait_gone as _  # noqa: F401
-    import time
-
     deadline = time.monotonic() + 5
     while not accepts(port) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert accepts(port)
     workers = children_of(master)
-    assert len(workers) >= 2
-    e.stop()
+    while len(workers) < 2 and time.monotonic() < deadline + 5:  # the pid file comes before the workers
+        time.sleep(0.01)
+        workers = children_of(master)
+    try:
+        assert len(workers) >= 2
+    finally:
+        e.stop()
     assert wait_gone([master, *workers], 0) == []
     assert not accepts(port)
 
@@ -116,7 +119,7 @@ CHILD = textwrap.dedent("""
     import sys, time
     from mirakuru import TCPExecutor
     helper, pidfile, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    e = TCPExecutor([sys.executable, helper, "daemon", pidfile, "--port", str(port), "--clear-env"],
+    e = TCPExecutor([sys.executable, helper, "daemon", pidfile, "--port", str(port), "--clear-env", "--stubborn"],
                     host="127.0.0.1", port=port, timeout=10)
     e.start()
     print("ready", flush=True)

@@ -47,6 +47,10 @@ ExecutorType = TypeVar("ExecutorType", bound="Executor")
 # service is held back only after this much unread output.
 PIPE_SIZE = 1 << 20
 
+# How long stop() gives the processes a main process leaves behind (a
+# daemon) between the stop signal and the kill signal.
+LEFTOVER_GRACE = 10.0
+
 _LIVE: "weakref.WeakSet[SimpleExecutor]" = weakref.WeakSet()
 
 
@@ -262,7 +266,11 @@ class SimpleExecutor:  # pylint:disable=too-many-instance-attributes
         env = dict(os.environ if env is None else env)
         check(native.set_environment({str(k): str(v) for k, v in env.items()}), "environment")
         timeout = self._timeout if self._timeout else None
-        check(native.set_timeouts(timeout, timeout), "timeout")
+        # The stop: the main process gets the whole timeout (stop() waits
+        # for it, as Python mirakuru does); what it leaves behind gets at
+        # most LEFTOVER_GRACE before the kill signal.
+        grace = min(timeout, LEFTOVER_GRACE) if timeout else LEFTOVER_GRACE
+        check(native.set_timeouts(timeout, grace), "timeout")
         check(native.set_signals(int(self._stop_signal), int(self._kill_signal)), "signals")
 
         encoding = kwargs.get("encoding")
@@ -397,7 +405,19 @@ class SimpleExecutor:  # pylint:disable=too-many-instance-attributes
         self._set_timeout()
         service = self._service
         assert service is not None
-        r = service.call(service.native.stop, int(stop_signal))
+        native = service.native
+        # The stop signal to every process of the run; the main process
+        # gets the timeout to exit, then the kill signal (as with Python
+        # mirakuru); then the rest is collected: its leftovers get the stop
+        # signal and LEFTOVER_GRACE, then the kill signal.
+        native.kill(int(stop_signal), False)
+        if self.process.poll() is None:
+            timeout = self._timeout if self._timeout else None
+            if service.call(native.wait, timeout) == -errno.ETIMEDOUT:
+                service.call(native.kill, int(self._kill_signal), True)
+                self._clear_process()
+                return self
+        r = service.call(native.stop, int(stop_signal))
         exit_code = self.process.poll()
         self._clear_process()
         if r == 1:

@@ -4,7 +4,7 @@
     service.py http PORT [--status N] [--log F]          answer N to every request, log it
     service.py unix PATH                                 listen on a Unix socket
     service.py banner TEXT [--stderr] [--noise N]        print N lines, then TEXT, then more
-    service.py daemon PIDFILE [--port P] [--clear-env]   double fork + setsid, launcher exits 0
+    service.py daemon PIDFILE [--port P] [--clear-env] [--stubborn]  double fork + setsid, launcher exits 0
     service.py sleep [--ignore-term] [--exit-on-term N]  wait for signals
 """
 
@@ -85,11 +85,12 @@ def daemon(args: argparse.Namespace) -> None:
     if os.fork() > 0:
         os._exit(0)
     if args.clear_env:
-        os.execve(sys.executable, [sys.executable, __file__, "daemon-body", args.pidfile, str(args.port)], {})
-    daemon_body(args.pidfile, args.port)
+        os.execve(sys.executable, [sys.executable, __file__, "daemon-body", args.pidfile, str(args.port),
+                                   "stubborn" if args.stubborn else "-"], {})
+    daemon_body(args.pidfile, args.port, args.stubborn)
 
 
-def daemon_body(pidfile: str, port: int) -> None:
+def daemon_body(pidfile: str, port: int, stubborn: bool) -> None:
     for fd in (0, 1, 2):
         os.dup2(os.open(os.devnull, os.O_RDWR), fd)
     sock = None
@@ -100,7 +101,8 @@ def daemon_body(pidfile: str, port: int) -> None:
     with open(pidfile + ".tmp", "w", encoding="ascii") as f:
         f.write(f"{os.getpid()}\n")
     os.rename(pidfile + ".tmp", pidfile)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a stubborn daemon: only SIGKILL ends it
+    if stubborn:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only SIGKILL ends it
     if sock:
         serve_forever(sock)
     while True:
@@ -119,7 +121,7 @@ def sleeper(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if sys.argv[1] == "daemon-body":
-        daemon_body(sys.argv[2], int(sys.argv[3]))
+        daemon_body(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "stubborn")
         return
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="mode", required=True)
@@ -144,6 +146,7 @@ def main() -> None:
     d.add_argument("pidfile")
     d.add_argument("--port", type=int, default=0)
     d.add_argument("--clear-env", action="store_true")
+    d.add_argument("--stubborn", action="store_true", help="ignore SIGTERM")
     s = sub.add_parser("sleep")
     s.add_argument("--ignore-term", action="store_true")
     s.add_argument("--exit-on-term", type=int)
