@@ -8,6 +8,7 @@ BUILD_DIR/src/python holds our package; REFERENCE_DIR holds the original
 interpreter of its own (both are named mirakuru), alternating, against the
 same services (tests/python/helpers/service.py):
   start+stop   a TCPExecutor cycle of a service that listens at once
+               (BUILD_DIR/bench/bench-service tcp PORT, a C program)
   readiness    how long after the service starts listening start() returns
                (the service writes the moment just before listen(), CLOCK_MONOTONIC)
 Prints the medians and the ratios (targets: >= 20x).
@@ -20,19 +21,18 @@ import sys
 import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HELPER = os.path.join(HERE, "..", "..", "tests", "python", "helpers", "service.py")
 
 CHILD = textwrap.dedent("""
     import json, os, socket, sys, tempfile, time
     from mirakuru import TCPExecutor
-    helper, cycles = sys.argv[1], int(sys.argv[2])
+    fast, cycles = sys.argv[1], int(sys.argv[2])
     def port():
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
     cycle, ready = [], []
     for i in range(cycles):
         p = port()
-        e = TCPExecutor([sys.executable, helper, "tcp", str(p)], host="127.0.0.1", port=p, timeout=30)
+        e = TCPExecutor([fast, "tcp", str(p)], host="127.0.0.1", port=p, timeout=30)
         t = time.monotonic(); e.start(); e.stop(); cycle.append(time.monotonic() - t)
         p = port()
         stamp = tempfile.mktemp()
@@ -49,9 +49,12 @@ CHILD = textwrap.dedent("""
 """)
 
 
+FAST = ""
+
+
 def run(path: str, cycles: int) -> dict:
     env = dict(os.environ, PYTHONPATH=path)
-    out = subprocess.run([sys.executable, "-c", CHILD, HELPER, str(cycles)], env=env, check=True,
+    out = subprocess.run([sys.executable, "-c", CHILD, FAST, str(cycles)], env=env, check=True,
                          capture_output=True, text=True).stdout
     import json
 
@@ -59,7 +62,9 @@ def run(path: str, cycles: int) -> dict:
 
 
 def main() -> None:
+    global FAST
     build, reference = sys.argv[1], sys.argv[2]
+    FAST = os.path.join(build, "bench", "bench-service")
     cycles = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     ours = {"cycle": [], "ready": []}
     theirs = {"cycle": [], "ready": []}

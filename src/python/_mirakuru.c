@@ -307,6 +307,25 @@ static PyObject *service_set_timeouts(Service *s, PyObject *args) {
         return RESULT(r);
 }
 
+static PyObject *service_set_probe_retry(Service *s, PyObject *args) {
+        PyObject *first, *max;
+        uint64_t first_usec, max_usec;
+        int error, r;
+
+        if (!ready(s) || !PyArg_ParseTuple(args, "OO:set_probe_retry", &first, &max))
+                return NULL;
+        first_usec = seconds_to_usec(first, &error);
+        if (error)
+                return NULL;
+        max_usec = seconds_to_usec(max, &error);
+        if (error)
+                return NULL;
+        service_lock(s);
+        r = mk_executor_set_probe_retry(s->executor, first_usec, max_usec);
+        service_unlock(s);
+        return RESULT(r);
+}
+
 static PyObject *service_set_signals(Service *s, PyObject *args) {
         int stop_signal, kill_signal, r;
 
@@ -759,6 +778,8 @@ static PyMethodDef service_methods[] = {
           "hand_output_fd(streams, fd) -> int: copy the streams to fd for the next run only (EOF at their end)" },
         { "set_timeouts", (PyCFunction) service_set_timeouts, METH_VARARGS,
           "set_timeouts(start, stop) -> int: seconds, None: no limit" },
+        { "set_probe_retry", (PyCFunction) service_set_probe_retry, METH_VARARGS,
+          "set_probe_retry(first, max) -> int: seconds between tcp/unix connection attempts" },
         { "set_signals", (PyCFunction) service_set_signals, METH_VARARGS, "set_signals(stop, kill) -> int" },
         { "clear_probes", (PyCFunction) service_clear_probes, METH_NOARGS, "clear_probes() -> int" },
         { "add_tcp_probe", (PyCFunction) service_add_tcp_probe, METH_VARARGS, "add_tcp_probe(host, port) -> int" },

@@ -47,6 +47,10 @@ ExecutorType = TypeVar("ExecutorType", bound="Executor")
 # service is held back only after this much unread output.
 PIPE_SIZE = 1 << 20
 
+# The longest pause between two connection attempts of the TCP and Unix
+# socket probes.
+PROBE_RETRY_MAX = 0.005
+
 # How long stop() gives the processes a main process leaves behind (a
 # daemon) between the stop signal and the kill signal.
 LEFTOVER_GRACE = 10.0
@@ -272,6 +276,10 @@ class SimpleExecutor:  # pylint:disable=too-many-instance-attributes
         grace = min(timeout, LEFTOVER_GRACE) if timeout else LEFTOVER_GRACE
         check(native.set_timeouts(timeout, grace), "timeout")
         check(native.set_signals(int(self._stop_signal), int(self._kill_signal)), "signals")
+        # A refused connection is retried after 1 ms, doubling up to
+        # PROBE_RETRY_MAX: readiness within milliseconds of the listen(),
+        # where Python mirakuru sleeps `sleep` (0.1 s) between attempts.
+        check(native.set_probe_retry(0.001, PROBE_RETRY_MAX), "probe retry")
 
         encoding = kwargs.get("encoding")
         errors = kwargs.get("errors")
