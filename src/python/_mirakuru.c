@@ -31,6 +31,7 @@ typedef struct Service {
         PyObject *line_callable; /* (stream, str) -> truthy when the banner is seen */
         unsigned line_streams;
         bool line_matched;
+        PyObject *line_partial[2]; /* bytes of a line not yet ended, per stream */
         PyObject *check_callable; /* wait_for's check */
         PyObject *pending_type, *pending_value, *pending_traceback;
 } Service;
@@ -96,6 +97,8 @@ static bool raise_pending(Service *s) {
         return true;
 }
 
+static void clear_line_probe(Service *s);
+
 /* ---- object life ---- */
 
 static int service_init(Service *s, PyObject *args, PyObject *kwds) {
@@ -136,7 +139,7 @@ static void service_dealloc(Service *s) {
         s->event = sd_event_unref(s->event);
         if (s->lock)
                 PyThread_free_lock(s->lock);
-        Py_CLEAR(s->line_callable);
+        clear_line_probe(s);
         Py_CLEAR(s->check_callable);
         Py_CLEAR(s->pending_type);
         Py_CLEAR(s->pending_value);
@@ -348,13 +351,10 @@ static PyObject *service_clear_probes(Service *s, PyObject *unused) {
                 return NULL;
         service_lock(s);
         r = mk_executor_clear_probes(s->executor);
-        if (r >= 0)
-                r = mk_executor_set_line_handler(s->executor, NULL, NULL);
         /* Our own probes: mirakuru's pre_start_check runs in Python. */
         if (r >= 0)
                 r = mk_executor_set_pre_check(s->executor, false);
-        Py_CLEAR(s->line_callable);
-        s->line_matched = false;
+        clear_line_probe(s);
         service_unlock(s);
         return RESULT(r);
 }
@@ -439,38 +439,103 @@ static PyObject *service_add_http_probe(Service *s, PyObject *args) {
         return RESULT(r);
 }
 
-/* A line handler that asks CALLABLE(stream, line) about lines of STREAMS;
- * once it says yes, the custom probe below passes. */
-static void on_line(MkExecutor *e, MkStream stream, const char *line, size_t length, void *userdata) {
-        Service *s = userdata;
-        PyGILState_STATE gil;
-        PyObject *text, *result;
+/* The banner's probe: a custom probe run on output. It reads what the
+ * service printed since its last call (mk_executor_read_output(): the
+ * capture already holds every line the loop delivers) and asks
+ * CALLABLE(stream, line) about each complete line of STREAMS, keeping a
+ * partial last line for the next call; ready once it says yes. */
+static int ask_about_lines(Service *s, int i, const char *data, size_t size) {
+        PyObject *joined = NULL;
+        const char *p = data, *end = data + size;
+        int matched = 0;
 
-        if (s->line_matched || !s->line_callable || !(s->line_streams & (unsigned) stream))
-                return;
-        gil = PyGILState_Ensure();
-        text = PyUnicode_DecodeUTF8(line, (Py_ssize_t) length, "replace");
-        result = text ? PyObject_CallFunction(s->line_callable, "iO", (int) stream, text) : NULL;
-        Py_XDECREF(text);
-        if (!result)
-                keep_exception(s);
-        else {
-                int truth = PyObject_IsTrue(result);
-                if (truth < 0)
-                        keep_exception(s);
-                else if (truth)
-                        s->line_matched = true;
-                Py_DECREF(result);
+        if (s->line_partial[i] && size > 0) {
+                /* The partial line of the last call goes first. */
+                PyObject *more = PyBytes_FromStringAndSize(data, (Py_ssize_t) size);
+                if (!more)
+                        return -1;
+                joined = s->line_partial[i];
+                s->line_partial[i] = NULL;
+                PyBytes_ConcatAndDel(&joined, more);
+                if (!joined)
+                        return -1;
+                p = PyBytes_AS_STRING(joined);
+                end = p + PyBytes_GET_SIZE(joined);
         }
-        PyGILState_Release(gil);
+        while (!matched && p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                PyObject *text, *result;
+                if (!nl)
+                        break;
+                text = PyUnicode_DecodeUTF8(p, (Py_ssize_t) (nl - p), "replace");
+                result = text ? PyObject_CallFunction(s->line_callable, "iO", i + 1, text) : NULL;
+                Py_XDECREF(text);
+                if (!result) {
+                        Py_XDECREF(joined);
+                        return -1;
+                }
+                matched = PyObject_IsTrue(result);
+                Py_DECREF(result);
+                if (matched < 0) {
+                        Py_XDECREF(joined);
+                        return -1;
+                }
+                p = nl + 1;
+        }
+        if (!matched && p < end) {
+                Py_XSETREF(s->line_partial[i], PyBytes_FromStringAndSize(p, (Py_ssize_t) (end - p)));
+                if (!s->line_partial[i]) {
+                        Py_XDECREF(joined);
+                        return -1;
+                }
+        }
+        Py_XDECREF(joined);
+        return matched;
 }
 
 static int line_matched(MkExecutor *e, void *userdata) {
         Service *s = userdata;
+        PyGILState_STATE gil;
+        int result = 0;
 
         if (s->pending_type)
                 return -ECANCELED; /* the line callable raised */
-        return s->line_matched ? 1 : 0;
+        if (s->line_matched || !s->line_callable)
+                return s->line_matched ? 1 : 0;
+        gil = PyGILState_Ensure();
+        for (int i = 0; i < 2 && result == 0; i++) {
+                char *data = NULL;
+                size_t size = 0;
+                int r;
+
+                if (!(s->line_streams & (1u << i)))
+                        continue;
+                r = mk_executor_read_output(e, (MkStream) (1 << i), &data, &size);
+                if (r < 0) {
+                        result = r;
+                        break;
+                }
+                if (r > 0)
+                        Py_CLEAR(s->line_partial[i]); /* its continuation is gone */
+                r = ask_about_lines(s, i, data, size);
+                free(data);
+                if (r < 0) {
+                        keep_exception(s);
+                        result = -ECANCELED;
+                } else if (r > 0) {
+                        s->line_matched = true;
+                        result = 1;
+                }
+        }
+        PyGILState_Release(gil);
+        return result;
+}
+
+static void clear_line_probe(Service *s) {
+        Py_CLEAR(s->line_callable);
+        Py_CLEAR(s->line_partial[0]);
+        Py_CLEAR(s->line_partial[1]);
+        s->line_matched = false;
 }
 
 static PyObject *service_add_line_probe(Service *s, PyObject *args) {
@@ -484,13 +549,11 @@ static PyObject *service_add_line_probe(Service *s, PyObject *args) {
                 return NULL;
         }
         service_lock(s);
+        clear_line_probe(s);
         Py_INCREF(callable);
-        Py_XSETREF(s->line_callable, callable);
+        s->line_callable = callable;
         s->line_streams = (unsigned) streams;
-        s->line_matched = false;
-        r = mk_executor_set_line_handler(s->executor, on_line, s);
-        if (r >= 0)
-                r = mk_executor_add_custom_probe(s->executor, line_matched, s, 0, true);
+        r = mk_executor_add_custom_probe(s->executor, line_matched, s, 0, true);
         service_unlock(s);
         return RESULT(r);
 }
@@ -510,14 +573,14 @@ static PyObject *service_start(Service *s, PyObject *unused) {
                 return NULL;
         service_lock(s);
         s->line_matched = false;
+        Py_CLEAR(s->line_partial[0]);
+        Py_CLEAR(s->line_partial[1]);
         Py_BEGIN_ALLOW_THREADS
         r = mk_executor_start(s->executor);
         Py_END_ALLOW_THREADS
-        /* The banner's line handler is needed only until ready. */
-        if (s->line_callable) {
-                (void) mk_executor_set_line_handler(s->executor, NULL, NULL);
-                Py_CLEAR(s->line_callable);
-        }
+        /* The banner's callable is needed only until ready (and would keep
+         * its executor alive: a cycle through this object). */
+        Py_CLEAR(s->line_callable);
         service_unlock(s);
         return finish_blocking(s, r);
 }
