@@ -706,6 +706,19 @@ static PyObject *service_is_running(Service *s, PyObject *unused) {
         return PyBool_FromLong(running);
 }
 
+/* The command exited 0 and handed the service over to what it left (a
+ * daemonizing launcher): Popen's view of it is an exit 0. */
+static PyObject *service_launcher_exited(Service *s, PyObject *unused) {
+        bool exited;
+
+        if (!ready(s))
+                return NULL;
+        service_lock(s);
+        exited = mk_executor_get_launcher_exited(s->executor);
+        service_unlock(s);
+        return PyBool_FromLong(exited);
+}
+
 static PyObject *service_state(Service *s, PyObject *unused) {
         MkState state;
 
@@ -859,6 +872,8 @@ static PyMethodDef service_methods[] = {
         { "wait", (PyCFunction) service_wait, METH_VARARGS, "wait([timeout]) -> int" },
         { "wait_for", (PyCFunction) service_wait_for, METH_VARARGS, "wait_for(check, interval) -> int" },
         { "is_running", (PyCFunction) service_is_running, METH_NOARGS, "is_running() -> bool" },
+        { "launcher_exited", (PyCFunction) service_launcher_exited, METH_NOARGS,
+          "launcher_exited() -> bool: the command exited 0 and left the service running" },
         { "state", (PyCFunction) service_state, METH_NOARGS, "state() -> int (STATE_*)" },
         { "pid", (PyCFunction) service_pid, METH_NOARGS, "pid() -> int" },
         { "returncode", (PyCFunction) service_returncode, METH_NOARGS, "returncode() -> int or None" },

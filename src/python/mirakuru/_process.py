@@ -8,7 +8,10 @@ import io
 import os
 import subprocess
 import threading
+import time
 from typing import Any, Optional
+
+WAIT_SLICE = 0.05  # seconds: how often wait() looks for a launcher's hand-over
 
 
 class PipeReader(io.RawIOBase):
@@ -78,7 +81,11 @@ class Process:
         """The exit code, -N for death by signal N, None while it runs."""
         if self.returncode is None and self._current():
             svc = self._service.native
-            if not svc.is_running():
+            if svc.launcher_exited():
+                # The command exited 0 and left the service running (a
+                # daemonizing launcher): Popen saw its child exit 0.
+                self.returncode = 0
+            elif not svc.is_running():
                 self.returncode = svc.returncode()
         return self.returncode
 
@@ -86,11 +93,17 @@ class Process:
         """Waits for the main process to exit; subprocess.TimeoutExpired after TIMEOUT."""
         if self.poll() is not None or not self._current():
             return self.returncode  # type: ignore[return-value]
-        r = self._service.call(self._service.native.wait, timeout)
-        if r == -errno.ETIMEDOUT:
-            raise subprocess.TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
-        rc = self.poll()
-        return rc  # type: ignore[return-value]
+        # In slices: the command may hand the service over (a daemonizing
+        # launcher), which is its exit here but does not end the service.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None and self._current():
+            left = WAIT_SLICE if deadline is None else min(WAIT_SLICE, deadline - time.monotonic())
+            if left <= 0:
+                raise subprocess.TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
+            r = self._service.call(self._service.native.wait, left)
+            if r not in (0, -errno.ETIMEDOUT):
+                break
+        return self.poll()  # type: ignore[return-value]
 
     def send_signal(self, sig: int) -> None:
         """Signals the main process (only it, as Popen does)."""
