@@ -122,10 +122,13 @@ static void followed_ended(MkExecutor *e) {
         /* A guessed main process that exits cleanly while processes of the
          * service remain was a launcher too (the middle process of a double
          * fork, exiting after its child's setsid()): hand over again, as
-         * when the command exited. The cgroup's emptiness still ends the
-         * service while no main process is known. */
-        if (e->main.guessed && x.code == CLD_EXITED && x.status == 0 && !e->tearing_down && e->containment &&
-            containment_is_empty(e->containment) == 0) {
+         * when the command exited. Only during the start, and only for a
+         * guess that neither MAINPID= nor the pid file confirmed (a known
+         * main process's exit, or one after ready, ends the service as
+         * before). The cgroup's emptiness still ends the service while no
+         * main process is known. */
+        if (e->main.guessed && x.code == CLD_EXITED && x.status == 0 && e->state == MK_STATE_STARTING &&
+            !e->tearing_down && e->containment && containment_is_empty(e->containment) == 0) {
                 main_pid_unwatch(e);
                 e->main.pid = 0;
                 e->main.guessed = false;
@@ -203,10 +206,12 @@ void main_pid_update(MkExecutor *e) {
 
         if (!e->main.following || e->main.ended || e->tearing_down)
                 return;
-        if (e->main.hint > 0 && follow(e, e->main.hint) >= 0)
+        /* MAINPID= or the pid file names the main process: no guess (also
+         * when it names the process guessed before). */
+        if ((e->main.hint > 0 && follow(e, e->main.hint) >= 0) || follow(e, executor_pid_file_pid(e)) >= 0) {
+                e->main.guessed = false;
                 return;
-        if (follow(e, executor_pid_file_pid(e)) >= 0)
-                return;
+        }
         if (e->main.pid > 0)
                 return;
         if (service_pids(e, pids, 2) == 1 && follow(e, pids[0]) >= 0)
