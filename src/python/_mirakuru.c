@@ -8,35 +8,9 @@
  * Everything else reports the library's negative errno as an int, and the
  * Python layer decides what it means (mirakuru's exceptions live there).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <pythread.h>
+#include "service.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <mirakuru.h>
-
-typedef struct Service {
-        PyObject_HEAD
-        MkExecutor *executor;
-        sd_event *event;
-        /* One thread at a time (the library is not thread safe); the owner
-         * may re-enter from a callback. */
-        PyThread_type_lock lock;
-        unsigned long owner;
-        unsigned depth;
-        /* Callbacks */
-        PyObject *line_callable; /* (stream, str) -> truthy when the banner is seen */
-        unsigned line_streams;
-        bool line_matched;
-        PyObject *line_partial[2]; /* bytes of a line not yet ended, per stream */
-        PyObject *check_callable; /* wait_for's check */
-        PyObject *pending_type, *pending_value, *pending_traceback;
-} Service;
-
-static uint64_t seconds_to_usec(PyObject *seconds, int *error) {
+uint64_t seconds_to_usec(PyObject *seconds, int *error) {
         double d;
 
         *error = 0;
@@ -56,7 +30,7 @@ static uint64_t seconds_to_usec(PyObject *seconds, int *error) {
 
 /* ---- the per-object lock ---- */
 
-static void service_lock(Service *s) {
+void service_lock(Service *s) {
         unsigned long me = PyThread_get_thread_ident();
 
         if (s->depth > 0 && s->owner == me) {
@@ -72,7 +46,7 @@ static void service_lock(Service *s) {
         s->depth = 1;
 }
 
-static void service_unlock(Service *s) {
+void service_unlock(Service *s) {
         if (--s->depth == 0) {
                 s->owner = 0;
                 PyThread_release_lock(s->lock);
@@ -81,7 +55,7 @@ static void service_unlock(Service *s) {
 
 /* ---- exceptions raised inside callbacks ---- */
 
-static void keep_exception(Service *s) {
+void keep_exception(Service *s) {
         if (s->pending_type) {
                 PyErr_Clear(); /* the first one wins */
                 return;
@@ -96,8 +70,6 @@ static bool raise_pending(Service *s) {
         s->pending_type = s->pending_value = s->pending_traceback = NULL;
         return true;
 }
-
-static void clear_line_probe(Service *s);
 
 /* ---- object life ---- */
 
@@ -147,15 +119,13 @@ static void service_dealloc(Service *s) {
         Py_TYPE(s)->tp_free((PyObject *) s);
 }
 
-static bool ready(Service *s) {
+bool service_ready(Service *s) {
         if (!s->executor) {
                 PyErr_SetString(PyExc_RuntimeError, "Service not initialised");
                 return false;
         }
         return true;
 }
-
-#define RESULT(r) PyLong_FromLong((long) (r))
 
 /* ---- configuration ---- */
 
@@ -165,7 +135,7 @@ static PyObject *service_set_argv(Service *s, PyObject *arg) {
         const char **argv;
         int r;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         seq = PySequence_Fast(arg, "argv must be a sequence of str");
         if (!seq)
@@ -196,7 +166,7 @@ static PyObject *service_set_shell(Service *s, PyObject *arg) {
         const char *script = PyUnicode_AsUTF8(arg);
         int r;
 
-        if (!ready(s) || !script)
+        if (!service_ready(s) || !script)
                 return NULL;
         service_lock(s);
         r = mk_executor_set_shell_command(s->executor, script);
@@ -208,7 +178,7 @@ static PyObject *service_set_cwd(Service *s, PyObject *arg) {
         const char *cwd = NULL;
         int r;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         if (arg != Py_None && !(cwd = PyUnicode_AsUTF8(arg)))
                 return NULL;
@@ -222,7 +192,7 @@ static PyObject *service_set_name(Service *s, PyObject *arg) {
         const char *name = PyUnicode_AsUTF8(arg);
         int r;
 
-        if (!ready(s) || !name)
+        if (!service_ready(s) || !name)
                 return NULL;
         service_lock(s);
         r = mk_executor_set_name(s->executor, name);
@@ -236,7 +206,7 @@ static PyObject *service_set_environment(Service *s, PyObject *arg) {
         Py_ssize_t pos = 0;
         int r;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         if (!PyDict_Check(arg)) {
                 PyErr_SetString(PyExc_TypeError, "environment must be a dict");
@@ -259,7 +229,7 @@ static PyObject *service_set_environment(Service *s, PyObject *arg) {
 static PyObject *service_set_stdin_fd(Service *s, PyObject *args) {
         int fd, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "i:set_stdin_fd", &fd))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "i:set_stdin_fd", &fd))
                 return NULL;
         service_lock(s);
         r = mk_executor_set_stdin_fd(s->executor, fd);
@@ -270,7 +240,7 @@ static PyObject *service_set_stdin_fd(Service *s, PyObject *args) {
 static PyObject *service_set_output_fd(Service *s, PyObject *args) {
         int streams, fd, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "ii:set_output_fd", &streams, &fd))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "ii:set_output_fd", &streams, &fd))
                 return NULL;
         service_lock(s);
         r = mk_executor_set_output_fd(s->executor, (MkStream) streams, fd);
@@ -281,7 +251,7 @@ static PyObject *service_set_output_fd(Service *s, PyObject *args) {
 static PyObject *service_hand_output_fd(Service *s, PyObject *args) {
         int streams, fd, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "ii:hand_output_fd", &streams, &fd))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "ii:hand_output_fd", &streams, &fd))
                 return NULL;
         service_lock(s);
         r = mk_executor_hand_output_fd(s->executor, (MkStream) streams, fd);
@@ -294,7 +264,7 @@ static PyObject *service_set_timeouts(Service *s, PyObject *args) {
         uint64_t start_usec, stop_usec;
         int error, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "OO:set_timeouts", &start, &stop))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "OO:set_timeouts", &start, &stop))
                 return NULL;
         start_usec = seconds_to_usec(start, &error);
         if (error)
@@ -315,7 +285,7 @@ static PyObject *service_set_probe_retry(Service *s, PyObject *args) {
         uint64_t first_usec, max_usec;
         int error, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "OO:set_probe_retry", &first, &max))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "OO:set_probe_retry", &first, &max))
                 return NULL;
         first_usec = seconds_to_usec(first, &error);
         if (error)
@@ -332,228 +302,12 @@ static PyObject *service_set_probe_retry(Service *s, PyObject *args) {
 static PyObject *service_set_signals(Service *s, PyObject *args) {
         int stop_signal, kill_signal, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "ii:set_signals", &stop_signal, &kill_signal))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "ii:set_signals", &stop_signal, &kill_signal))
                 return NULL;
         service_lock(s);
         r = mk_executor_set_stop_signal(s->executor, stop_signal);
         if (r >= 0)
                 r = mk_executor_set_kill_signal(s->executor, kill_signal);
-        service_unlock(s);
-        return RESULT(r);
-}
-
-/* ---- probes ---- */
-
-static PyObject *service_clear_probes(Service *s, PyObject *unused) {
-        int r;
-
-        if (!ready(s))
-                return NULL;
-        service_lock(s);
-        r = mk_executor_clear_probes(s->executor);
-        /* Our own probes: mirakuru's pre_start_check runs in Python. */
-        if (r >= 0)
-                r = mk_executor_set_pre_check(s->executor, false);
-        clear_line_probe(s);
-        service_unlock(s);
-        return RESULT(r);
-}
-
-static PyObject *service_add_tcp_probe(Service *s, PyObject *args) {
-        const char *host;
-        int port, r;
-
-        if (!ready(s) || !PyArg_ParseTuple(args, "si:add_tcp_probe", &host, &port))
-                return NULL;
-        if (port < 1 || port > 65535)
-                return RESULT(-EINVAL);
-        service_lock(s);
-        r = mk_executor_add_tcp_probe(s->executor, host, (uint16_t) port);
-        service_unlock(s);
-        return RESULT(r);
-}
-
-static PyObject *service_add_unix_probe(Service *s, PyObject *args) {
-        const char *path;
-        int r;
-
-        if (!ready(s) || !PyArg_ParseTuple(args, "s:add_unix_probe", &path))
-                return NULL;
-        service_lock(s);
-        r = mk_executor_add_unix_probe(s->executor, path);
-        service_unlock(s);
-        return RESULT(r);
-}
-
-static PyObject *service_add_pid_file_probe(Service *s, PyObject *args) {
-        const char *path;
-        int r;
-
-        if (!ready(s) || !PyArg_ParseTuple(args, "s:add_pid_file_probe", &path))
-                return NULL;
-        service_lock(s);
-        r = mk_executor_add_pid_file_probe(s->executor, path, false);
-        service_unlock(s);
-        return RESULT(r);
-}
-
-/* add_http_probe(url, method, status_regex, headers: list[str], body: str|None) */
-static PyObject *service_add_http_probe(Service *s, PyObject *args) {
-        const char *url, *method, *status, *body = NULL;
-        PyObject *headers, *body_obj, *seq;
-        const char **strv;
-        Py_ssize_t n;
-        int r;
-
-        if (!ready(s) || !PyArg_ParseTuple(args, "sssOO:add_http_probe", &url, &method, &status, &headers, &body_obj))
-                return NULL;
-        if (body_obj != Py_None && !(body = PyUnicode_AsUTF8(body_obj)))
-                return NULL;
-        seq = PySequence_Fast(headers, "headers must be a sequence of str");
-        if (!seq)
-                return NULL;
-        n = PySequence_Fast_GET_SIZE(seq);
-        strv = calloc((size_t) n + 1, sizeof(char *));
-        if (!strv) {
-                Py_DECREF(seq);
-                return PyErr_NoMemory();
-        }
-        for (Py_ssize_t i = 0; i < n; i++)
-                if (!(strv[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(seq, i)))) {
-                        free(strv);
-                        Py_DECREF(seq);
-                        return NULL;
-                }
-        MkHttpProbe probe = {
-                .url = url,
-                .method = method,
-                .status = status,
-                .headers = strv,
-                .body = body,
-        };
-        service_lock(s);
-        r = mk_executor_add_http_probe(s->executor, &probe);
-        service_unlock(s);
-        free(strv);
-        Py_DECREF(seq);
-        return RESULT(r);
-}
-
-/* The banner's probe: a custom probe run on output. It reads what the
- * service printed since its last call (mk_executor_read_output(): the
- * capture already holds every line the loop delivers) and asks
- * CALLABLE(stream, line) about each complete line of STREAMS, keeping a
- * partial last line for the next call; ready once it says yes. */
-static int ask_about_lines(Service *s, int i, const char *data, size_t size) {
-        PyObject *joined = NULL;
-        const char *p = data, *end = data + size;
-        int matched = 0;
-
-        if (s->line_partial[i] && size > 0) {
-                /* The partial line of the last call goes first. */
-                PyObject *more = PyBytes_FromStringAndSize(data, (Py_ssize_t) size);
-                if (!more)
-                        return -1;
-                joined = s->line_partial[i];
-                s->line_partial[i] = NULL;
-                PyBytes_ConcatAndDel(&joined, more);
-                if (!joined)
-                        return -1;
-                p = PyBytes_AS_STRING(joined);
-                end = p + PyBytes_GET_SIZE(joined);
-        }
-        while (!matched && p < end) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                PyObject *text, *result;
-                if (!nl)
-                        break;
-                text = PyUnicode_DecodeUTF8(p, (Py_ssize_t) (nl - p), "replace");
-                result = text ? PyObject_CallFunction(s->line_callable, "iO", i + 1, text) : NULL;
-                Py_XDECREF(text);
-                if (!result) {
-                        Py_XDECREF(joined);
-                        return -1;
-                }
-                matched = PyObject_IsTrue(result);
-                Py_DECREF(result);
-                if (matched < 0) {
-                        Py_XDECREF(joined);
-                        return -1;
-                }
-                p = nl + 1;
-        }
-        if (!matched && p < end) {
-                Py_XSETREF(s->line_partial[i], PyBytes_FromStringAndSize(p, (Py_ssize_t) (end - p)));
-                if (!s->line_partial[i]) {
-                        Py_XDECREF(joined);
-                        return -1;
-                }
-        }
-        Py_XDECREF(joined);
-        return matched;
-}
-
-static int line_matched(MkExecutor *e, void *userdata) {
-        Service *s = userdata;
-        PyGILState_STATE gil;
-        int result = 0;
-
-        if (s->pending_type)
-                return -ECANCELED; /* the line callable raised */
-        if (s->line_matched || !s->line_callable)
-                return s->line_matched ? 1 : 0;
-        gil = PyGILState_Ensure();
-        for (int i = 0; i < 2 && result == 0; i++) {
-                char *data = NULL;
-                size_t size = 0;
-                int r;
-
-                if (!(s->line_streams & (1u << i)))
-                        continue;
-                r = mk_executor_read_output(e, (MkStream) (1 << i), &data, &size);
-                if (r < 0) {
-                        result = r;
-                        break;
-                }
-                if (r > 0)
-                        Py_CLEAR(s->line_partial[i]); /* its continuation is gone */
-                r = ask_about_lines(s, i, data, size);
-                free(data);
-                if (r < 0) {
-                        keep_exception(s);
-                        result = -ECANCELED;
-                } else if (r > 0) {
-                        s->line_matched = true;
-                        result = 1;
-                }
-        }
-        PyGILState_Release(gil);
-        return result;
-}
-
-static void clear_line_probe(Service *s) {
-        Py_CLEAR(s->line_callable);
-        Py_CLEAR(s->line_partial[0]);
-        Py_CLEAR(s->line_partial[1]);
-        s->line_matched = false;
-}
-
-static PyObject *service_add_line_probe(Service *s, PyObject *args) {
-        PyObject *callable;
-        int streams, r;
-
-        if (!ready(s) || !PyArg_ParseTuple(args, "Oi:add_line_probe", &callable, &streams))
-                return NULL;
-        if (!PyCallable_Check(callable)) {
-                PyErr_SetString(PyExc_TypeError, "add_line_probe needs a callable");
-                return NULL;
-        }
-        service_lock(s);
-        clear_line_probe(s);
-        Py_INCREF(callable);
-        s->line_callable = callable;
-        s->line_streams = (unsigned) streams;
-        r = mk_executor_add_custom_probe(s->executor, line_matched, s, 0, true);
         service_unlock(s);
         return RESULT(r);
 }
@@ -569,7 +323,7 @@ static PyObject *finish_blocking(Service *s, int r) {
 static PyObject *service_start(Service *s, PyObject *unused) {
         int r;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         s->line_matched = false;
@@ -588,7 +342,7 @@ static PyObject *service_start(Service *s, PyObject *unused) {
 static PyObject *service_stop(Service *s, PyObject *args) {
         int stop_signal = 0, expected = MK_EXPECTED_EXIT_CONFIGURED, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "|ii:stop", &stop_signal, &expected))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "|ii:stop", &stop_signal, &expected))
                 return NULL;
         service_lock(s);
         Py_BEGIN_ALLOW_THREADS
@@ -601,7 +355,7 @@ static PyObject *service_stop(Service *s, PyObject *args) {
 static PyObject *service_kill(Service *s, PyObject *args) {
         int signo = 0, wait = 1, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "|ip:kill", &signo, &wait))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "|ip:kill", &signo, &wait))
                 return NULL;
         service_lock(s);
         if (wait) {
@@ -619,7 +373,7 @@ static PyObject *service_wait(Service *s, PyObject *args) {
         uint64_t usec;
         int error, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "|O:wait", &timeout))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "|O:wait", &timeout))
                 return NULL;
         usec = seconds_to_usec(timeout, &error);
         if (error)
@@ -671,7 +425,7 @@ static PyObject *service_wait_for(Service *s, PyObject *args) {
         uint64_t usec;
         int error, r;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "OO:wait_for", &check, &interval))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "OO:wait_for", &check, &interval))
                 return NULL;
         usec = seconds_to_usec(interval, &error);
         if (error)
@@ -698,7 +452,7 @@ static PyObject *service_wait_for(Service *s, PyObject *args) {
 static PyObject *service_is_running(Service *s, PyObject *unused) {
         bool running;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         running = mk_executor_is_running(s->executor);
@@ -711,7 +465,7 @@ static PyObject *service_is_running(Service *s, PyObject *unused) {
 static PyObject *service_launcher_exited(Service *s, PyObject *unused) {
         bool exited;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         exited = mk_executor_get_launcher_exited(s->executor);
@@ -722,7 +476,7 @@ static PyObject *service_launcher_exited(Service *s, PyObject *unused) {
 static PyObject *service_state(Service *s, PyObject *unused) {
         MkState state;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         state = mk_executor_get_state(s->executor);
@@ -733,7 +487,7 @@ static PyObject *service_state(Service *s, PyObject *unused) {
 static PyObject *service_pid(Service *s, PyObject *unused) {
         pid_t pid;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         pid = mk_executor_get_pid(s->executor);
@@ -747,7 +501,7 @@ static PyObject *service_returncode(Service *s, PyObject *unused) {
         MkExit x;
         int r;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         r = mk_executor_get_exit(s->executor, &x);
@@ -766,7 +520,7 @@ static PyObject *string_or_none(const char *s) {
 static PyObject *service_error(Service *s, PyObject *unused) {
         PyObject *o;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         o = string_or_none(mk_executor_get_error(s->executor));
@@ -777,7 +531,7 @@ static PyObject *service_error(Service *s, PyObject *unused) {
 static PyObject *service_cgroup(Service *s, PyObject *unused) {
         PyObject *o;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         o = string_or_none(mk_executor_get_cgroup(s->executor));
@@ -788,7 +542,7 @@ static PyObject *service_cgroup(Service *s, PyObject *unused) {
 static PyObject *service_containment(Service *s, PyObject *unused) {
         PyObject *o;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         o = string_or_none(mk_containment_to_string(mk_executor_get_containment(s->executor)));
@@ -813,7 +567,7 @@ static PyObject *service_get_output(Service *s, PyObject *args) {
         char *data = NULL;
         size_t size = 0;
 
-        if (!ready(s) || !PyArg_ParseTuple(args, "i:get_output", &stream))
+        if (!service_ready(s) || !PyArg_ParseTuple(args, "i:get_output", &stream))
                 return NULL;
         service_lock(s);
         r = mk_executor_get_output(s->executor, (MkStream) stream, &data, &size);
@@ -826,7 +580,7 @@ static PyObject *service_leftovers(Service *s, PyObject *unused) {
         PyObject *o;
         int r;
 
-        if (!ready(s))
+        if (!service_ready(s))
                 return NULL;
         service_lock(s);
         r = mk_executor_get_leftovers(s->executor, &text);
