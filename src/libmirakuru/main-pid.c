@@ -122,13 +122,13 @@ static void followed_ended(MkExecutor *e) {
         /* A guessed main process that exits cleanly while processes of the
          * service remain was a launcher too (the middle process of a double
          * fork, exiting after its child's setsid()): hand over again, as
-         * when the command exited. Only during the start, and only for a
-         * guess that neither MAINPID= nor the pid file confirmed (a known
-         * main process's exit, or one after ready, ends the service as
-         * before). The cgroup's emptiness still ends the service while no
-         * main process is known. */
-        if (e->main.guessed && x.code == CLD_EXITED && x.status == 0 && e->state == MK_STATE_STARTING &&
-            !e->tearing_down && e->containment && containment_is_empty(e->containment) == 0) {
+         * when the command exited; also when that exit is noticed only
+         * after ready (without pidfds it is polled). Only for a guess that
+         * neither MAINPID= nor the pid file confirmed: a named main
+         * process's exit ends the service. The cgroup's emptiness still
+         * ends the service while no main process is known. */
+        if (e->main.guessed && x.code == CLD_EXITED && x.status == 0 && !e->tearing_down && e->containment &&
+            containment_is_empty(e->containment) == 0) {
                 main_pid_unwatch(e);
                 e->main.pid = 0;
                 e->main.guessed = false;
