@@ -517,6 +517,10 @@ int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *use
  * as MAINPID=, the pid in the file of the first pid file probe (alive and
  * of the service), or the single process left. It is looked for when the
  * launcher exits, when the service becomes ready and when MAINPID= comes.
+ * A single process left that was taken for the main process without
+ * MAINPID= or the pid file naming it, and that exits 0 while others
+ * remain, was a launcher too (the middle of a double fork): the service
+ * is handed over again, as above.
  * The service then ends when that process exits or, while none is known,
  * when its last process is gone; that end is what the exit handler,
  * mk_executor_wait() and MK_STATE_EXITED report. The exit status of a
