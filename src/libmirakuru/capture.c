@@ -188,6 +188,12 @@ static void tee_append_locked(Capture *c, const char *p, size_t n) {
  * up holds the service back, as the terminal would without us, but never
  * a loop. */
 static void update_watches_locked(Capture *c) {
+        /* The stream ended (read here or by capture_sync()) and all of it is
+         * copied: close our copy of the tee, so that its reader sees EOF. A
+         * write in flight keeps the backlog non-empty until it is done. */
+        if (c->eof_read && !c->closing && c->tee_fd >= 0 && c->tee_len == c->tee_off)
+                drop_tee_locked(c);
+
         bool want_tee = !c->closing && c->tee_fd >= 0 && c->tee_pollable && c->tee_len > c->tee_off;
         bool want_pipe = !c->closing && !c->eof_read && !want_tee && !c->paused;
 

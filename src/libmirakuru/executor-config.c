@@ -353,7 +353,27 @@ static int set_stream_fds(int fds[2], MkStream streams, int fd) {
 
 int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd) {
         ASSERT_CONFIGURABLE(e);
-        return set_stream_fds(e->tee_fd, streams, fd);
+        int r = set_stream_fds(e->tee_fd, streams, fd);
+
+        for (int i = 0; r >= 0 && i < 2; i++)
+                if (streams & (1 << i))
+                        e->tee_handed[i] = false;
+        return r;
+}
+
+int mk_executor_hand_output_fd(MkExecutor *e, MkStream streams, int fd) {
+        int r;
+
+        ASSERT_CONFIGURABLE(e);
+        if (fd < 0)
+                return -EBADF;
+        r = set_stream_fds(e->tee_fd, streams, fd);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 2; i++)
+                if (streams & (1 << i))
+                        e->tee_handed[i] = true;
+        return 0;
 }
 
 int mk_executor_set_direct_output_fd(MkExecutor *e, MkStream streams, int fd) {

@@ -40,6 +40,7 @@ struct MkExecutor {
         int expected_exit;
         size_t capture_size;
         int tee_fd[2]; /* [0] stdout, [1] stderr; owned duplicates, -EBADF for none */
+        bool tee_handed[2]; /* the next run takes tee_fd[i] (mk_executor_hand_output_fd()) */
         int direct_fd[2]; /* the service's own stdout/stderr instead of a pipe; -EBADF for none */
         MkKillMode kill_mode;
         bool no_follow_daemon; /* mk_executor_set_follow_daemon(false) */

@@ -720,6 +720,11 @@ static int spawn_child(MkExecutor *e) {
                                 e->capture_size, e->tee_fd[1], &cb, e, &e->capture[1]);
         if (r >= 0 && e->capture[0] && e->capture[1])
                 capture_set_sibling(e->capture[0], e->capture[1]);
+        for (int i = 0; r >= 0 && i < 2; i++)
+                if (e->tee_handed[i]) { /* the captures hold their own copies now */
+                        e->tee_fd[i] = safe_close(e->tee_fd[i]);
+                        e->tee_handed[i] = false;
+                }
         if (r >= 0)
                 /* issue 14: edge-triggered. A pidfd stays readable once the
                  * process is gone: level-triggered, every pending exit came

@@ -116,12 +116,31 @@ static MkExit followed_exit(MkExecutor *e) {
         return (MkExit) { .code = CLD_EXITED, .status = 0, .clean = true };
 }
 
-static int on_followed_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
-                            void *userdata) {
-        MkExecutor *e = userdata;
+static void followed_ended(MkExecutor *e) {
         MkExit x = followed_exit(e);
 
+        /* A guessed main process that exits cleanly while processes of the
+         * service remain was a launcher too (the middle process of a double
+         * fork, exiting after its child's setsid()): hand over again, as
+         * when the command exited; also when that exit is noticed only
+         * after ready (without pidfds it is polled). Only for a guess that
+         * neither MAINPID= nor the pid file confirmed: a named main
+         * process's exit ends the service. The cgroup's emptiness still
+         * ends the service while no main process is known. */
+        if (e->main.guessed && x.code == CLD_EXITED && x.status == 0 && !e->tearing_down && e->containment &&
+            containment_is_empty(e->containment) == 0) {
+                main_pid_unwatch(e);
+                e->main.pid = 0;
+                e->main.guessed = false;
+                main_pid_update(e);
+                return;
+        }
         service_ended(e, &x);
+}
+
+static int on_followed_exit(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                            void *userdata) {
+        followed_ended(userdata);
         return 0;
 }
 
@@ -138,8 +157,7 @@ static int on_followed_poll(sd_event_source *s, uint64_t usec, void *userdata) {
                 fclose(f);
         }
         if (!f || state == 'Z' || state == 'X') {
-                MkExit x = followed_exit(e);
-                service_ended(e, &x);
+                followed_ended(e);
                 return 0;
         }
         (void) sd_event_source_set_time(s, usec + MAIN_PID_POLL_USEC);
@@ -163,6 +181,7 @@ static int follow(MkExecutor *e, pid_t pid) {
 
         main_pid_unwatch(e);
         e->main.pid = pid;
+        e->main.guessed = false;
         if (pidfd >= 0) {
                 r = sd_event_add_io(e->event, &e->main.source, pidfd, EPOLLIN, on_followed_exit, e);
                 if (r >= 0)
@@ -187,14 +206,16 @@ void main_pid_update(MkExecutor *e) {
 
         if (!e->main.following || e->main.ended || e->tearing_down)
                 return;
-        if (e->main.hint > 0 && follow(e, e->main.hint) >= 0)
+        /* MAINPID= or the pid file names the main process: no guess (also
+         * when it names the process guessed before). */
+        if ((e->main.hint > 0 && follow(e, e->main.hint) >= 0) || follow(e, executor_pid_file_pid(e)) >= 0) {
+                e->main.guessed = false;
                 return;
-        if (follow(e, executor_pid_file_pid(e)) >= 0)
-                return;
+        }
         if (e->main.pid > 0)
                 return;
-        if (service_pids(e, pids, 2) == 1)
-                (void) follow(e, pids[0]);
+        if (service_pids(e, pids, 2) == 1 && follow(e, pids[0]) >= 0)
+                e->main.guessed = true;
 }
 
 void executor_main_pid_hint(MkExecutor *e, pid_t pid) {

@@ -20,6 +20,7 @@ typedef struct MainPid {
         int pidfd;
         sd_event_source *source;
         pid_t hint;       /* the last MAINPID= */
+        bool guessed;     /* pid is the single process that was left (no MAINPID=, no pid file) */
         MkExit launcher_exit;
 } MainPid;
 

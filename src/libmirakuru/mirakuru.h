@@ -258,6 +258,13 @@ int mk_executor_set_capture_size(MkExecutor *e, size_t bytes);
  * it would without us, but not the supervisor); when FD fails (EPIPE: its
  * reader went away) copying stops and draining goes on. */
 int mk_executor_set_output_fd(MkExecutor *e, MkStream streams, int fd);
+/* mk_executor_set_output_fd() for the next run only: that run takes the
+ * duplicate and the executor forgets it, so that when the service's
+ * stream ends (every process of it closed it) and all is copied, FD's
+ * last writer of ours is closed and its reader sees EOF, as with a child's
+ * own pipe (the Python package's output() streams). Later starts copy
+ * nowhere unless set again. -EBADF for a negative FD. */
+int mk_executor_hand_output_fd(MkExecutor *e, MkStream streams, int fd);
 /* Give the service FD itself (duplicated) as its STREAM(s), instead of a
  * pipe of ours: what it prints there is neither captured, copied, passed
  * to the line handler nor seen by output probes (a test command that
@@ -510,6 +517,10 @@ int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *use
  * as MAINPID=, the pid in the file of the first pid file probe (alive and
  * of the service), or the single process left. It is looked for when the
  * launcher exits, when the service becomes ready and when MAINPID= comes.
+ * A single process left that was taken for the main process without
+ * MAINPID= or the pid file naming it, and that exits 0 while others
+ * remain, was a launcher too (the middle of a double fork): the service
+ * is handed over again, as above.
  * The service then ends when that process exits or, while none is known,
  * when its last process is gone; that end is what the exit handler,
  * mk_executor_wait() and MK_STATE_EXITED report. The exit status of a

@@ -19,6 +19,9 @@
  *   touch FILE      create FILE
  *   pidfile FILE    write our pid to FILE (atomically, through a rename)
  *   daemon FILE     fork; the child writes its pid to FILE and pauses; we go on
+ *   double-daemon FILE  a double fork: the child calls setsid(), waits 200 ms
+ *                   (we have exited by then), forks the daemon (which writes
+ *                   its pid to FILE and pauses) and exits 0; we go on
  */
 #include <dirent.h>
 #include <errno.h>
@@ -194,6 +197,23 @@ int main(int argc, char **argv) {
                         if (pid < 0)
                                 die("fork");
                         if (pid == 0) {
+                                write_pid_file(arg, getpid());
+                                for (;;)
+                                        pause();
+                        }
+                } else if (strcmp(a, "double-daemon") == 0) {
+                        arg = next_arg(argv, &i, argc);
+                        pid_t pid = fork();
+                        if (pid < 0)
+                                die("fork");
+                        if (pid == 0) {
+                                setsid();
+                                usleep(200 * 1000);
+                                pid = fork();
+                                if (pid < 0)
+                                        _exit(1);
+                                if (pid > 0)
+                                        _exit(0);
                                 write_pid_file(arg, getpid());
                                 for (;;)
                                         pause();

@@ -294,6 +294,33 @@ static void test_daemonizing_service_with_probe(void **state) {
         test_rm_rf(dir);
 }
 
+/* A double-forking daemon: the launcher exits first, so the single process
+ * left (the middle one) is taken for the main process; it then forks the
+ * daemon and exits 0. That exit hands over again instead of ending the
+ * service (the Python package's TCPExecutor over a double-forked setsid
+ * daemon failed its start with "exited with status 0 before it was
+ * ready"). */
+static void test_double_forking_daemon(void **state) {
+        if (!have_custom_probe())
+                skip();
+        _cleanup_free_ char *dir = test_make_temp_dir();
+        _cleanup_free_ char *pidfile = tmp_path(dir, "daemon.pid");
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = service("double-daemon", pidfile, "exit", "0", NULL);
+
+        assert_int_equal(mk_executor_add_custom_probe(e, pid_file_exists, pidfile, 5 * MK_USEC_PER_MSEC, false), 0);
+        assert_int_equal(mk_executor_set_timeout(e, 10 * MK_USEC_PER_SEC), 0);
+        assert_int_equal(mk_executor_start(e), 0);
+        pid_t daemon = test_read_pid_file(pidfile);
+        assert_true(daemon > 0);
+        assert_true(test_pid_alive(daemon));
+        assert_int_equal(mk_executor_wait(e, 300 * MK_USEC_PER_MSEC), -ETIMEDOUT);
+        assert_true(mk_executor_is_running(e));
+        assert_int_equal(mk_executor_get_pid(e), daemon);
+        assert_int_equal(mk_executor_stop(e), 0);
+        assert_true(test_wait_pid_gone(daemon, WAIT_USEC));
+        test_rm_rf(dir);
+}
+
 /* ---- deadlines and early exits need a probe that never passes ---- */
 
 static int never_ready(MkExecutor *e, void *userdata) {
@@ -714,6 +741,7 @@ int main(void) {
                 cmocka_unit_test(test_stopped_context),
                 cmocka_unit_test(test_daemonizing_service),
                 cmocka_unit_test(test_daemonizing_service_with_probe),
+                cmocka_unit_test(test_double_forking_daemon),
                 cmocka_unit_test(test_start_deadline),
                 cmocka_unit_test(test_exit_before_ready),
                 cmocka_unit_test(test_killed_before_ready),

@@ -3,6 +3,7 @@
  * last lines, the line handler, tees to an fd and a file, the ring keeping
  * only the newest bytes, and a 100 MB flood that must not stall anything. */
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include "core-test.h"
@@ -33,6 +34,36 @@ static void on_line(MkExecutor *e, MkStream stream, const char *line, size_t len
 static void lines_done(Lines *l) {
         for (int i = 0; i < 4; i++)
                 free(l->last[i]);
+}
+
+/* A copy handed to a run ends with the stream: once the service's end of
+ * the pipe is closed and everything is copied, the reader sees EOF (without
+ * a stop: the Python package's output() stream is such a copy). */
+static void test_output_fd_eof(void **state) {
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = service("out", "hello", "exit", "0", NULL);
+        int p[2];
+        char buf[64];
+        size_t got = 0;
+        bool eof = false;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(mk_executor_hand_output_fd(e, MK_STREAM_STDOUT, -1), -EBADF);
+        assert_int_equal(mk_executor_hand_output_fd(e, MK_STREAM_STDOUT, p[1]), 0);
+        close(p[1]);
+        assert_int_equal(mk_executor_start(e), 0);
+        while (!eof) {
+                struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+                assert_int_equal(poll(&pfd, 1, 10000), 1);
+                ssize_t n = read(p[0], buf + got, sizeof buf - 1 - got);
+                assert_true(n >= 0);
+                if (n == 0)
+                        eof = true;
+                got += (size_t) n;
+        }
+        buf[got] = 0;
+        assert_string_equal(buf, "hello\n");
+        close(p[0]);
+        assert_int_equal(mk_executor_stop(e), 0);
 }
 
 static void test_output_per_stream(void **state) {
@@ -305,6 +336,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_quick_exit_with_output_fd),
                 cmocka_unit_test(test_output_per_stream),
+                cmocka_unit_test(test_output_fd_eof),
                 cmocka_unit_test(test_last_lines_limit),
                 cmocka_unit_test(test_line_handler),
                 cmocka_unit_test(test_tee),
