@@ -18,6 +18,9 @@
  *                                   daemons; every process writes its pid
  *                                   (binary pid_t) to the FIFO, then pauses
  *   bench-service exit MSEC         exits 0 after MSEC milliseconds
+ *
+ * With $BENCH_DELAY_US set, every mode first sleeps that long: a slow
+ * starter (the stamps are taken after the sleep, right before readiness).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -159,6 +162,13 @@ static _Noreturn void tree(int n) {
 }
 
 int main(int argc, char *argv[]) {
+        const char *delay = getenv("BENCH_DELAY_US");
+        if (delay && atol(delay) > 0) {
+                long us = atol(delay);
+                struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
         uint64_t stamp = now_ns();
         const char *mode = argc > 1 ? argv[1] : "pause";
         const char *arg = argc > 2 ? argv[2] : NULL;

@@ -57,6 +57,7 @@ int mk_executor_new(MkExecutor **ret) {
                 .main = { .pidfd = -EBADF },
                 .containment_wanted = MK_CONTAINMENT_AUTO,
                 .pre_check = true,
+                .listen_poll_usec = MK_LISTEN_POLL_DEFAULT_USEC,
                 .state = MK_STATE_IDLE,
                 .child = { .pidfd = -EBADF, .gate_fd = -EBADF, .exec_fd = -EBADF },
         };

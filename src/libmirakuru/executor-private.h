@@ -57,6 +57,7 @@ struct MkExecutor {
         void *pre_start_userdata;
         uint64_t probe_retry_first_usec; /* 0: PROBE_RETRY_FIRST_USEC */
         uint64_t probe_retry_max_usec;   /* 0: PROBE_RETRY_MAX_USEC */
+        uint64_t listen_poll_usec;       /* 0: off */
         Probe **probes;
         size_t n_probes;
 

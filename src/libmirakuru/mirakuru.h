@@ -317,7 +317,12 @@ int mk_executor_get_last_lines(MkExecutor *e, unsigned max, char **ret);
 int mk_executor_add_output_probe(MkExecutor *e, const char *regex, MkStream streams);
 
 /* A TCP connection to HOST (NULL: "localhost") port PORT (1-65535) succeeds.
- * Every address HOST resolves to is tried (localhost: ::1 and 127.0.0.1). */
+ * Every address HOST resolves to is tried (localhost: ::1 and 127.0.0.1).
+ * When HOST is on this machine (loopback, the wildcard, an address of a
+ * local interface), the kernel is also asked every millisecond whether
+ * something listens there (an inet sock_diag query, as `ss -ltn` makes: no
+ * connection, nothing in the service's log), and the probe connects the
+ * moment it does; see mk_executor_set_listen_poll(). */
 int mk_executor_add_tcp_probe(MkExecutor *e, const char *host, uint16_t port);
 
 /* A stream connection to the Unix socket at PATH succeeds; the directory is
@@ -327,6 +332,15 @@ int mk_executor_add_unix_probe(MkExecutor *e, const char *path);
 /* How tcp and unix probes retry a refused connection: first after FIRST,
  * doubling up to MAX (defaults 1 ms and 100 ms). */
 int mk_executor_set_probe_retry(MkExecutor *e, uint64_t first_usec, uint64_t max_usec);
+
+/* How often tcp and http probes of a local address ask the kernel whether
+ * the service listens yet (default 1000 us, MK_LISTEN_POLL_DEFAULT_USEC):
+ * readiness is then noticed within about that long, for a few percent of a
+ * core while waiting (docs/performance.md). 0 turns the watch off: only the
+ * backing-off connects of mk_executor_set_probe_retry() remain, as for
+ * remote hosts. -EINVAL for a nonzero interval under 100 us. */
+#define MK_LISTEN_POLL_DEFAULT_USEC ((uint64_t) 1000)
+int mk_executor_set_listen_poll(MkExecutor *e, uint64_t interval_usec);
 
 typedef struct MkHttpProbe {
         const char *url;            /* http:// or https:// URL; http+unix://%2Fpath%2Fsock/path too */

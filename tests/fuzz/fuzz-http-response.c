@@ -149,6 +149,10 @@ uint64_t probe_retry_delay(Probe *p, unsigned attempt) {
         return 1000; /* never reached: an input ends with the first result */
 }
 
+uint64_t probe_listen_poll(Probe *p) {
+        return 0; /* the server listens before the first request: no listen watch */
+}
+
 int probe_arm_timer(Probe *p, sd_event_source **s, uint64_t usec, sd_event_time_handler_t cb) {
         int r;
 

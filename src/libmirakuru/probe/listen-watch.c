@@ -34,8 +34,10 @@ struct ListenWatch {
         uint16_t port; /* host order */
         bool query_v4; /* a listener of this family could take the connect */
         bool query_v6;
+        bool no_compat; /* the kernel refused the two-family request */
         bool was_listening;
         uint32_t seq;
+        uint64_t interval;
 };
 
 static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -137,47 +139,37 @@ static bool listener_matches(const ListenWatch *w, int family, const uint8_t *ad
         return false;
 }
 
-/* One dump of FAMILY's listening TCP sockets on our port, filtered in the
+/* Builds a request for listening TCP sockets on our port, filtered in the
  * kernel by the bytecode "sport >= PORT && sport <= PORT" (the oldest form
- * every kernel with inet_diag understands). > 0 if one matches, 0 if none,
- * negative errno if the kernel would not answer. */
-static int query_family(ListenWatch *w, int family) {
-        struct {
-                struct nlmsghdr nlh;
-                struct inet_diag_req_v2 req;
-                struct nlattr bytecode;
-                struct inet_diag_bc_op ops[4];
-        } msg = {
-                .nlh = {
-                        .nlmsg_len = sizeof msg,
-                        .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                        .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-                        .nlmsg_seq = ++w->seq,
-                },
-                .req = {
-                        .sdiag_family = (uint8_t) family,
-                        .sdiag_protocol = IPPROTO_TCP,
-                        .idiag_states = 1u << TCP_LISTEN,
-                },
-                .bytecode = { .nla_len = NLA_HDRLEN + sizeof msg.ops, .nla_type = INET_DIAG_REQ_BYTECODE },
-                /* A "no" jump past the end (length + 4) rejects the socket. */
-                .ops = {
-                        { .code = INET_DIAG_BC_S_GE, .yes = 8, .no = 16 + 4 },
-                        { .no = w->port },
-                        { .code = INET_DIAG_BC_S_LE, .yes = 8, .no = 8 + 4 },
-                        { .no = w->port },
-                },
-        };
-        _Static_assert(sizeof msg == NLMSG_HDRLEN + sizeof(struct inet_diag_req_v2) + NLA_HDRLEN + 16,
-                       "no padding in the request");
+ * every kernel with inet_diag understands; a "no" jump past the end,
+ * length + 4, rejects the socket). TYPE TCPDIAG_GETSOCK (the compat request,
+ * struct inet_diag_req) dumps both families at once; SOCK_DIAG_BY_FAMILY
+ * (struct inet_diag_req_v2) one family. REQ is the family-specific part. */
+#define DEFINE_LISTEN_REQUEST(name, req_type, nl_type, req_init)                                      \
+        struct {                                                                                  \
+                struct nlmsghdr nlh;                                                              \
+                req_type req;                                                                     \
+                struct nlattr bytecode;                                                           \
+                struct inet_diag_bc_op ops[4];                                                    \
+        } name = {                                                                                \
+                .nlh = { .nlmsg_len = sizeof name, .nlmsg_type = (nl_type),                       \
+                         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = ++w->seq },      \
+                .req = req_init,                                                                  \
+                .bytecode = { .nla_len = NLA_HDRLEN + 4 * sizeof(struct inet_diag_bc_op),         \
+                              .nla_type = INET_DIAG_REQ_BYTECODE },                               \
+                .ops = { { .code = INET_DIAG_BC_S_GE, .yes = 8, .no = 16 + 4 }, { .no = w->port }, \
+                         { .code = INET_DIAG_BC_S_LE, .yes = 8, .no = 8 + 4 }, { .no = w->port } }, \
+        }
+
+/* Reads the answer to request number w->seq: > 0 if a listener matches, 0
+ * if none does, negative errno if the kernel would not answer. */
+static int read_answer(ListenWatch *w) {
         union {
                 struct nlmsghdr h;
                 char buf[8192];
         } reply;
         int found = 0;
 
-        if (send(w->fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0)
-                return -errno;
         for (;;) {
                 ssize_t n = recv(w->fd, &reply, sizeof reply, MSG_DONTWAIT);
                 if (n < 0) {
@@ -194,8 +186,7 @@ static int query_family(ListenWatch *w, int family) {
                                 const struct nlmsgerr *e = NLMSG_DATA(h);
                                 return h->nlmsg_len >= NLMSG_LENGTH(sizeof *e) && e->error < 0 ? e->error : -EIO;
                         }
-                        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-                            h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
                                 continue;
                         const struct inet_diag_msg *m = NLMSG_DATA(h);
                         bool v6only = false;
@@ -210,9 +201,32 @@ static int query_family(ListenWatch *w, int family) {
         }
 }
 
+/* Both families in one dump (one system call less per tick). */
+static int query_both(ListenWatch *w) {
+        DEFINE_LISTEN_REQUEST(msg, struct inet_diag_req, TCPDIAG_GETSOCK,
+                              ((struct inet_diag_req) { .idiag_family = AF_INET, .idiag_states = 1u << TCP_LISTEN }));
+
+        if (send(w->fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0)
+                return -errno;
+        return read_answer(w);
+}
+
+static int query_family(ListenWatch *w, int family) {
+        DEFINE_LISTEN_REQUEST(msg, struct inet_diag_req_v2, SOCK_DIAG_BY_FAMILY,
+                              ((struct inet_diag_req_v2) { .sdiag_family = (uint8_t) family,
+                                                           .sdiag_protocol = IPPROTO_TCP,
+                                                           .idiag_states = 1u << TCP_LISTEN }));
+
+        if (send(w->fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0)
+                return -errno;
+        return read_answer(w);
+}
+
 static int query(ListenWatch *w) {
         int r = 0;
 
+        if (w->query_v4 && !w->no_compat)
+                return query_both(w);
         if (w->query_v4)
                 r = query_family(w, AF_INET);
         if (r == 0 && w->query_v6)
@@ -233,7 +247,7 @@ static int on_tick(sd_event_source *s, uint64_t usec _unused_, void *userdata) {
         }
         if (r >= 0)
                 w->was_listening = r > 0;
-        if (sd_event_source_set_time_relative(s, LISTEN_WATCH_INTERVAL_USEC) < 0 ||
+        if (sd_event_source_set_time_relative(s, w->interval) < 0 ||
             sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0)
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         if (r > 0 && !was)
@@ -258,9 +272,12 @@ int listen_watch_new(Probe *p, const struct sockaddr_storage *addrs, size_t n,
         const struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
         int r;
 
+        if (probe_listen_poll(p) == 0)
+                return -ECANCELED;
         w = calloc(1, sizeof *w);
         if (!w)
                 return -ENOMEM;
+        w->interval = probe_listen_poll(p);
         w->fd = -EBADF;
         w->probe = p;
         w->handler = handler;
@@ -290,11 +307,15 @@ int listen_watch_new(Probe *p, const struct sockaddr_storage *addrs, size_t n,
                 return -errno;
         /* One query now, so a kernel without inet_diag is found out here. */
         r = query(w);
+        if (r < 0 && r != -EAGAIN && w->query_v4) {
+                w->no_compat = true;
+                r = query(w);
+        }
         if (r < 0 && r != -EAGAIN)
                 return r;
         w->was_listening = false; /* a listener already there counts at the first tick */
 
-        r = probe_arm_timer(p, &w->timer, LISTEN_WATCH_INTERVAL_USEC, on_tick);
+        r = probe_arm_timer(p, &w->timer, w->interval, on_tick);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_userdata(w->timer, w);

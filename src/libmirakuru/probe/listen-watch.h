@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Watching for a TCP listener on this machine without connecting: every
- * LISTEN_WATCH_INTERVAL_USEC an inet sock_diag dump, filtered in the kernel
+ * mk_executor_set_listen_poll() interval (1 ms) an inet sock_diag dump, filtered in the kernel
  * to listening sockets on the probed port (as `ss -ltn sport = :PORT` does),
  * tells whether something listens where a connect would land. Nothing
  * reaches the service, so nothing shows in its log.
@@ -19,10 +19,6 @@
 
 #include "probe.h"
 
-/* About 1 ms between queries: a filtered query costs ~12 us per address
- * family here, so waiting stays near 2-3% of a core at most. */
-#define LISTEN_WATCH_INTERVAL_USEC ((uint64_t) 1000)
-
 typedef struct ListenWatch ListenWatch;
 
 /* Called from the loop when a matching listener appears. */
@@ -36,8 +32,9 @@ bool listen_watch_address_is_local(const struct sockaddr *sa);
 /* Starts watching for a listener at any of the N addresses (sockaddr_in or
  * sockaddr_in6, each with its port) that is local; the rest are ignored.
  * -EREMOTE when none is local, -EPROTONOSUPPORT (or another negative errno)
- * when the kernel does not answer sock_diag queries: then there is nothing
- * to watch and the caller's connects are all there is. */
+ * when the kernel does not answer sock_diag queries, -ECANCELED when the
+ * executor's listen poll is off: then there is nothing to watch and the
+ * caller's connects are all there is. Queries every probe_listen_poll(). */
 int listen_watch_new(Probe *p, const struct sockaddr_storage *addrs, size_t n,
                      listen_watch_handler_t handler, ListenWatch **ret);
 /* The same for HOST (a numeric address, "[::1]" included, or "localhost"

@@ -199,6 +199,17 @@ int mk_executor_set_probe_retry(MkExecutor *e, uint64_t first_usec, uint64_t max
         return 0;
 }
 
+int mk_executor_set_listen_poll(MkExecutor *e, uint64_t interval_usec) {
+        if (!e || (interval_usec > 0 && interval_usec < 100))
+                return -EINVAL;
+        e->listen_poll_usec = interval_usec;
+        return 0;
+}
+
+uint64_t probe_listen_poll(Probe *p) {
+        return p->executor->listen_poll_usec;
+}
+
 uint64_t probe_retry_delay(Probe *p, unsigned attempt) {
         MkExecutor *e = p->executor;
         uint64_t d = e->probe_retry_first_usec ?: PROBE_RETRY_FIRST_USEC;

@@ -173,6 +173,35 @@ static void test_watch_tcp_nobody(void **state) {
         mk_executor_unref(e);
 }
 
+/* With the watch off (mk_executor_set_listen_poll(e, 0)), the backing-off
+ * connects alone find the service, as for a remote host; with a minute
+ * between them, they do not within the timeout: the watch is what made the
+ * tests above pass. */
+static void test_watch_off_falls_back_to_connects(void **state) {
+        uint16_t port = free_port(AF_INET);
+        char *spec = host_port("127.0.0.1", port);
+        MkExecutor *e = server(WATCH_TIMEOUT_USEC, "--delay-ms", DELAY, "--tcp", spec, NULL);
+
+        assert_int_equal(mk_executor_set_listen_poll(e, 50), -EINVAL);
+        assert_int_equal(mk_executor_set_listen_poll(e, 0), 0);
+        assert_int_equal(mk_executor_add_tcp_probe(e, "127.0.0.1", port), 0);
+        assert_start(e, 0);
+        assert_int_equal(mk_executor_stop(e), 0);
+
+        assert_int_equal(mk_executor_set_timeout(e, FAIL_TIMEOUT_USEC), 0);
+        assert_int_equal(mk_executor_set_probe_retry(e, RETRY_USEC, RETRY_USEC), 0);
+        assert_start(e, -ETIMEDOUT);
+        assert_contains(mk_executor_get_error(e), "connection refused");
+
+        /* And on again, at another interval. */
+        assert_int_equal(mk_executor_set_listen_poll(e, 2000), 0);
+        assert_int_equal(mk_executor_set_timeout(e, WATCH_TIMEOUT_USEC), 0);
+        assert_start(e, 0);
+        assert_int_equal(mk_executor_stop(e), 0);
+        mk_executor_unref(e);
+        free(spec);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_watch_tcp_v4),
@@ -183,6 +212,7 @@ int main(void) {
                 cmocka_unit_test(test_watch_http),
                 cmocka_unit_test(test_watch_http_status_backs_off),
                 cmocka_unit_test(test_watch_tcp_nobody),
+                cmocka_unit_test(test_watch_off_falls_back_to_connects),
                 /* Last: it leaves the test process in its own network namespace. */
                 cmocka_unit_test(test_watch_tcp_wildcard),
         };
