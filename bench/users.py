@@ -88,9 +88,9 @@ class Fifo:
 
 
 # --- ours: mirakuru-bench ----------------------------------------------------
-def run_mirakuru_bench(a, what, delays, tmp):
+def run_mirakuru_bench(a, what, delays, tmp, **extra):
     env = dict(os.environ, BENCH_SERVICE=a.service, BENCH_TMPDIR=tmp, BENCH_NO_HEADER='1',
-               BENCH_RUNS=str(len(delays)), BENCH_DELAYS_MS=' '.join(map(str, delays)))
+               BENCH_RUNS=str(len(delays)), BENCH_DELAYS_MS=' '.join(map(str, delays)), **extra)
     p = subprocess.run([a.bench, *what], env=env, capture_output=True, text=True)
     if p.returncode != 0:
         log(f'mirakuru-bench {what} failed: {p.stderr[-2000:]}')
@@ -239,13 +239,24 @@ def redis_side_by_side(a, n, tmp):
 
 
 # --- the plot ------------------------------------------------------------------------
+MARKS = {'mirakuru': 'dot', 'python': 'square', 'mirakuru-poll-off': 'cross'}
+LABELS = {'mirakuru': 'mirakuru', 'python': 'Python mirakuru', 'mirakuru-poll-off': 'mirakuru, watch off (before)'}
 COLORS = {'tcp': '#1f77b4', 'http': '#d62728', 'output': '#2ca02c', 'unix': '#9467bd', 'pid file': '#8c564b',
           'notify': '#e377c2'}
 
 
+def mark(kind, cx, cy, c):
+    if kind == 'square':
+        return f'<rect x="{cx - 3:.1f}" y="{cy - 3:.1f}" width="6" height="6" fill="none" stroke="{c}"/>'
+    if kind == 'cross':
+        return (f'<path d="M{cx - 3:.1f},{cy - 3:.1f}L{cx + 3:.1f},{cy + 3:.1f}M{cx - 3:.1f},{cy + 3:.1f}'
+                f'L{cx + 3:.1f},{cy - 3:.1f}" stroke="{c}"/>')
+    return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{c}" fill-opacity="0.8"/>'
+
+
 def svg_plot(samples, path, title):
     import math
-    W, H, L, R, T, B = 900, 520, 70, 190, 40, 50
+    W, H, L, R, T, B = 1000, 560, 70, 260, 40, 50
     pts = [(tool, probe, float(d), max(float(v), 1.0)) for tool, probe, d, v in samples]
     if not pts:
         return
@@ -276,24 +287,16 @@ def svg_plot(samples, path, title):
     o.append(f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="none" stroke="#444"/>')
     for tool, probe, d, v in pts:
         c = COLORS.get(probe, '#333')
-        if tool == 'python':
-            o.append(f'<rect x="{x(d) - 3:.1f}" y="{y(v) - 3:.1f}" width="6" height="6" fill="none" stroke="{c}"/>')
-        else:
-            o.append(f'<circle cx="{x(d):.1f}" cy="{y(v):.1f}" r="3" fill="{c}" fill-opacity="0.8"/>')
+        o.append(mark(MARKS.get(tool, 'dot'), x(d), y(v), c))
     ly = T + 10
-    for tool, mark in (('mirakuru', 'dot'), ('python', 'square')):
+    for tool in MARKS:
         for probe in COLORS:
             if not any(p[0] == tool and p[1] == probe for p in pts):
                 continue
-            c = COLORS[probe]
             lx = W - R + 14
-            if mark == 'dot':
-                o.append(f'<circle cx="{lx}" cy="{ly - 4}" r="3" fill="{c}"/>')
-            else:
-                o.append(f'<rect x="{lx - 3}" y="{ly - 7}" width="6" height="6" fill="none" stroke="{c}"/>')
-            o.append(f'<text x="{lx + 10}" y="{ly}">{"Python mirakuru" if tool == "python" else "mirakuru"}, '
-                     f'{probe}</text>')
-            ly += 17
+            o.append(mark(MARKS[tool], lx, ly - 4, COLORS[probe]))
+            o.append(f'<text x="{lx + 10}" y="{ly}" font-size="11">{LABELS[tool]}, {probe}</text>')
+            ly += 16
     o.append('</svg>')
     with open(path, 'w') as f:
         f.write('\n'.join(o) + '\n')
@@ -355,6 +358,11 @@ def main():
         for r in ours_rows:
             if r[0].startswith('slow-start') and r[3] != '-':
                 ours[r[1]] = (float(r[3]), float(r[4]), r[6])
+        log('slow-start readiness, ours with the listen watch off (before issue 15: back-off connects alone)...')
+        off_rows, off_samples = run_mirakuru_bench(a, ['slow-start'], delays, tmp, BENCH_LISTEN_POLL_USEC='0')
+        for s in off_samples:
+            print('\t'.join(s), file=a.samples)
+        before = {r[1]: (float(r[3]), float(r[4])) for r in off_rows if r[0].startswith('slow-start') and r[3] != '-'}
         log('CPU while waiting 3 s, ours...')
         cpu_rows, _ = run_mirakuru_bench(a, ['wait-cpu'], [1] * (1 if a.quick else 10), tmp)
 
@@ -364,7 +372,7 @@ def main():
             py = python_slow_start(a, delays, tmp)
         for probe in ('tcp', 'http', 'output', 'unix', 'pid file', 'notify'):
             if probe not in ours:
-                row(f'slow-start readiness, {probe}', 'not measured (see bench/results/users.log)')
+                row(f'slow-start readiness, {probe}', 'not measured (see the messages above the table)')
                 continue
             m, p, cpu = ours[probe]
             other, ratio, target, verdict = '-', '-', '-', '-'
@@ -372,6 +380,9 @@ def main():
                 pm, pp = median_p95(py[probe][0])
                 other = f'Python {pm / 1000:.1f} ms (p95 {pp / 1000:.1f})'
                 ratio = f'{pm / m:.0f}x'
+            if probe in before:
+                bm, bp = before[probe]
+                other = f'before (watch off) {bm / 1000:.1f} ms (p95 {bp / 1000:.1f}); ' + other
             if probe in ('tcp', 'http'):
                 target = 'median <= 1 ms, p95 <= 3 ms'
                 verdict = pf(m <= 1000 and p <= 3000)
@@ -388,6 +399,8 @@ def main():
                 other = '-'
                 if r[1] in py:
                     other = f'Python {py[r[1]][1]:.2f}% (over its 0.2-3 s waits)'
+                if r[7] != '-':
+                    other += f'; floor: a bare 1 ms sleep loop costs {float(r[7]):.2f}%'
                 row(f'CPU while waiting 3 s, {r[1]} (% of one core)', f'{v:.2f}%', other, '-', '<= 2%', pf(v <= 2))
 
         if side:
@@ -420,9 +433,9 @@ def main():
     with open(os.path.join(a.results, 'users-samples.tsv')) as f:
         samples = [line.rstrip('\n').split('\t')[1:] for line in f if line.startswith('SLOWSTART')]
     svg = os.path.join(a.results, 'readiness-vs-delay.svg')
-    svg_plot(samples, svg, f'Readiness latency vs start delay, mirakuru (dots) and Python mirakuru 3.0.2 (squares), '
+    svg_plot(samples, svg, f'Readiness latency vs start delay: mirakuru (dots), watch off (crosses), Python mirakuru 3.0.2 (squares), '
              f'{time.strftime("%Y-%m-%d", time.gmtime())}')
-    table = ['| Figure | mirakuru | Python mirakuru / floor | Ratio | Target | Verdict |', '|---|---|---|---|---|---|']
+    table = ['| Figure | mirakuru | before, Python mirakuru, floor | Ratio | Target | Verdict |', '|---|---|---|---|---|---|']
     table += ['| ' + ' | '.join(r) + ' |' for r in rows]
     table.append('')
     table.append(f'{"bench/run --quick" if a.quick else "bench/run"}: {n_slow} delays per probe (seed {a.seed}), '
