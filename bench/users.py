@@ -353,7 +353,7 @@ def main():
         log(f'slow-start readiness per probe, ours ({n_slow} delays of 0.2-3 s each)...')
         ours_rows, ours_samples = run_mirakuru_bench(a, ['slow-start'], delays, tmp)
         for s in ours_samples:
-            print('\t'.join(s), file=a.samples)
+            print('SLOWSTART\t' + '\t'.join(s), file=a.samples)
         ours = {}
         for r in ours_rows:
             if r[0].startswith('slow-start') and r[3] != '-':
@@ -361,7 +361,7 @@ def main():
         log('slow-start readiness, ours with the listen watch off (before issue 15: back-off connects alone)...')
         off_rows, off_samples = run_mirakuru_bench(a, ['slow-start'], delays, tmp, BENCH_LISTEN_POLL_USEC='0')
         for s in off_samples:
-            print('\t'.join(s), file=a.samples)
+            print('SLOWSTART\t' + '\t'.join(s), file=a.samples)
         before = {r[1]: (float(r[3]), float(r[4])) for r in off_rows if r[0].startswith('slow-start') and r[3] != '-'}
         log('CPU while waiting 3 s, ours...')
         cpu_rows, _ = run_mirakuru_bench(a, ['wait-cpu'], [1] * (1 if a.quick else 10), tmp)

@@ -432,7 +432,7 @@ static void http_cancel(Probe *p) {
  * again if the answer is not yet the one wanted. */
 static void http_on_listening(Probe *p) {
         HttpProbe *h = (HttpProbe *) p;
-        int r;
+        int r, running;
 
         h->failures = 0;
         if (h->in_multi) {
@@ -441,8 +441,14 @@ static void http_on_listening(Probe *p) {
         }
         h->retry_timer = sd_event_source_disable_unref(h->retry_timer);
         r = http_issue(h);
-        if (r < 0)
+        if (r < 0) {
                 probe_failed(&h->probe, r, "cannot issue a request to %s", h->url_given);
+                return;
+        }
+        /* Connect and send now, not one loop iteration later through curl's
+         * 0 ms timer (which then finds nothing to do). */
+        (void) curl_api.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        http_check(h);
 }
 
 /* A listen watch for the URL's host and port, if they are on this machine. */
