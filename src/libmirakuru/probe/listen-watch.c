@@ -145,6 +145,7 @@ static bool listener_matches(const ListenWatch *w, int family, const uint8_t *ad
  * length + 4, rejects the socket). TYPE TCPDIAG_GETSOCK (the compat request,
  * struct inet_diag_req) dumps both families at once; SOCK_DIAG_BY_FAMILY
  * (struct inet_diag_req_v2) one family. REQ is the family-specific part. */
+/* NOLINTBEGIN(bugprone-macro-parentheses): NAME is a declarator, REQ_TYPE a type */
 #define DEFINE_LISTEN_REQUEST(name, req_type, nl_type, req_init)                                      \
         struct {                                                                                  \
                 struct nlmsghdr nlh;                                                              \
@@ -160,6 +161,7 @@ static bool listener_matches(const ListenWatch *w, int family, const uint8_t *ad
                 .ops = { { .code = INET_DIAG_BC_S_GE, .yes = 8, .no = 16 + 4 }, { .no = w->port }, \
                          { .code = INET_DIAG_BC_S_LE, .yes = 8, .no = 8 + 4 }, { .no = w->port } }, \
         }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Reads the answer to request number w->seq: > 0 if a listener matches, 0
  * if none does, negative errno if the kernel would not answer. */
