@@ -58,6 +58,7 @@ int mk_executor_new(MkExecutor **ret) {
                 .containment_wanted = MK_CONTAINMENT_AUTO,
                 .pre_check = true,
                 .listen_poll_usec = MK_LISTEN_POLL_DEFAULT_USEC,
+                .listen_event = !(getenv("MIRAKURU_LISTEN_EVENT") && strcmp(getenv("MIRAKURU_LISTEN_EVENT"), "0") == 0),
                 .state = MK_STATE_IDLE,
                 .child = { .pidfd = -EBADF, .gate_fd = -EBADF, .exec_fd = -EBADF },
         };
@@ -93,6 +94,7 @@ static void executor_free(MkExecutor *e) {
         free(e->cwd);
         free(e->bus_address);
         free(e->containment_reason);
+        free(e->listen_watch_reason);
         free(e->leftovers);
         free(e->error);
         safe_close(e->stdin_fd);

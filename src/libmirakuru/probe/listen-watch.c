@@ -14,8 +14,18 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "listen-event.h"
 #include "listen-watch.h"
 #include "util/macro.h"
+
+/* After a tracepoint event: the socket is hashed (and visible to sock_diag)
+ * just after the event, so look again at these intervals (us), then every
+ * poll interval, until RECHECK_USEC after the event; then wait for the next
+ * event. A listener in another network namespace, or on another address,
+ * costs one such burst; one held up longer (a preempted listen()) is still
+ * found by the probe's own back-off connects. */
+static const uint64_t recheck_usec[] = { 50, 50, 100, 100, 200, 500 };
+#define RECHECK_USEC ((uint64_t) 100 * 1000)
 
 /* One place a connect could land, normalized: v4-mapped IPv6 as IPv4, the
  * wildcard as loopback (Linux routes a connect to 0.0.0.0 or :: there). */
@@ -29,6 +39,9 @@ struct ListenWatch {
         listen_watch_handler_t handler;
         int fd; /* NETLINK_SOCK_DIAG */
         sd_event_source *timer;
+        ListenEvent *event;   /* NULL: polling */
+        unsigned n_rechecks;  /* since the last event */
+        uint64_t rechecked_usec;
         WatchTarget *targets;
         size_t n_targets;
         uint16_t port; /* host order */
@@ -236,31 +249,66 @@ static int query(ListenWatch *w) {
         return r;
 }
 
+/* When to look next, or 0 to wait for the next event. */
+static uint64_t next_check(ListenWatch *w) {
+        uint64_t d;
+
+        if (!w->event)
+                return w->interval;
+        if (w->n_rechecks < ELEMENTSOF(recheck_usec))
+                d = recheck_usec[w->n_rechecks];
+        else
+                d = w->interval;
+        if (w->rechecked_usec + d > RECHECK_USEC)
+                return 0;
+        w->n_rechecks++;
+        w->rechecked_usec += d;
+        return d;
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec _unused_, void *userdata) {
         ListenWatch *w = userdata;
         bool was = w->was_listening;
+        uint64_t next;
         int r = query(w);
 
         if (r < 0 && r != -EAGAIN) {
                 /* The kernel stopped answering (a seccomp filter, a module
                  * unloaded): the probe's connects carry on alone. */
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                w->event = listen_event_free(w->event);
                 return 0;
         }
         if (r >= 0)
                 w->was_listening = r > 0;
-        if (sd_event_source_set_time_relative(s, w->interval) < 0 ||
-            sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0)
+        next = r > 0 && w->event ? 0 : next_check(w);
+        if (next == 0)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF); /* the event path: wait for one */
+        else if (sd_event_source_set_time_relative(s, next) < 0 ||
+                 sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0)
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         if (r > 0 && !was)
                 w->handler(w->probe); /* may free W */
         return 0;
 }
 
+/* Some socket began to listen on our port, in some network namespace, at
+ * some address: look now and, as it is hashed just after, again shortly. */
+static void on_listen_event(void *userdata) {
+        ListenWatch *w = userdata;
+
+        probe_count_listen_event(w->probe);
+        w->was_listening = false; /* a new listen: an edge even after an earlier one */
+        w->n_rechecks = 0;
+        w->rechecked_usec = 0;
+        (void) on_tick(w->timer, 0, w);
+}
+
 ListenWatch *listen_watch_free(ListenWatch *w) {
         if (!w)
                 return NULL;
         sd_event_source_disable_unref(w->timer);
+        listen_event_free(w->event);
         safe_close(w->fd);
         free(w->targets);
         free(w);
@@ -317,7 +365,24 @@ int listen_watch_new(Probe *p, const struct sockaddr_storage *addrs, size_t n,
                 return r;
         w->was_listening = false; /* a listener already there counts at the first tick */
 
-        r = probe_arm_timer(p, &w->timer, w->interval, on_tick);
+        /* Events first, then the first look: no listen falls in between. */
+        if (probe_listen_event(p)) {
+                _cleanup_free_ char *reason = NULL;
+
+                r = listen_event_new(probe_event(p), probe_priority(p), w->port, on_listen_event, w, &w->event,
+                                     &reason);
+                if (r < 0)
+                        probe_set_listen_watch(p, MK_LISTEN_WATCH_POLL, reason ?: strerror(-r));
+        } else
+                probe_set_listen_watch(p, MK_LISTEN_WATCH_POLL, "the event path is turned off");
+        if (w->event) {
+                probe_set_listen_watch(p, MK_LISTEN_WATCH_EVENT, NULL);
+                w->n_rechecks = ELEMENTSOF(recheck_usec);
+                w->rechecked_usec = RECHECK_USEC; /* no burst before the first event */
+        }
+
+        /* With events, this first look is the only timed one until an event. */
+        r = probe_arm_timer(p, &w->timer, w->event ? 1 : w->interval, on_tick);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_userdata(w->timer, w);
