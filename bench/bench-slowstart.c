@@ -13,10 +13,16 @@
  * mk_executor_start() waits for a tcp or http service that listens after
  * 3 s, as a share of one core.
  *
- * $BENCH_LISTEN_POLL_USEC sets mk_executor_set_listen_poll() (0: the listen
- * watch off, the probes' back-off alone, as before issue 15); with it,
- * slow-start measures tcp and http only and names the rows for it. */
+ * $BENCH_LISTEN_WATCH chooses the listen watch of tcp and http: "event"
+ * (the library's default: the tracepoint where allowed, else the poll),
+ * "poll" (mk_executor_set_listen_event(false): the 1 ms sock_diag poll),
+ * "off" (mk_executor_set_listen_poll(0): the probes' back-off alone, as
+ * before issue 15). With it, slow-start measures tcp and http only, and
+ * both figures name it; each row says which path the starts really took
+ * (the event path falls back to the poll where perf is refused).
+ * $BENCH_LISTEN_POLL_USEC sets mk_executor_set_listen_poll() as well. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +46,32 @@ typedef struct SlowCtx {
 } SlowCtx;
 
 static const char *const slow_probes[] = { "tcp", "http", "output", "unix", "pid file", "notify" };
+
+/* $BENCH_LISTEN_WATCH, or NULL. */
+static const char *watch_wanted(void) {
+        const char *w = getenv("BENCH_LISTEN_WATCH");
+        return w && *w ? w : NULL;
+}
+
+/* The listen watch the last start used, and why not the event path. */
+static MkListenWatch watch_used;
+static char watch_reason[200];
+static uint64_t watch_events, watch_starts; /* tracepoint wake-ups, over this many starts */
+
+static const char *watch_name(MkListenWatch w) {
+        return w == MK_LISTEN_WATCH_EVENT ? "event" : w == MK_LISTEN_WATCH_POLL ? "poll" : "none";
+}
+
+/* "listen watch: event" or "listen watch: poll (why)", for the rows. */
+static void describe_watch(char *buf, size_t size) {
+        snprintf(buf, size, "listen watch: %s%s%s%s, %" PRIu64 " events in %" PRIu64 " starts",
+                 watch_name(watch_used), watch_reason[0] ? " (" : "", watch_reason, watch_reason[0] ? ")" : "",
+                 watch_events, watch_starts);
+        watch_events = watch_starts = 0;
+        for (char *c = buf; *c; c++)
+                if (*c == '\t' || *c == '|')
+                        *c = ' ';
+}
 
 static int add_probe(const SlowCtx *x, const char *probe, MkExecutor *e) {
         if (strcmp(probe, "output") == 0)
@@ -72,6 +104,10 @@ static int executor_for(const SlowCtx *x, const char *probe, const char *fifo_pa
                 r = add_probe(x, probe, e);
         if (r >= 0 && getenv("BENCH_LISTEN_POLL_USEC"))
                 r = mk_executor_set_listen_poll(e, strtoull(getenv("BENCH_LISTEN_POLL_USEC"), NULL, 10));
+        if (r >= 0 && watch_wanted() && strcmp(watch_wanted(), "poll") == 0)
+                r = mk_executor_set_listen_event(e, false);
+        else if (r >= 0 && watch_wanted() && strcmp(watch_wanted(), "off") == 0)
+                r = mk_executor_set_listen_poll(e, 0);
         if (r < 0) {
                 mk_executor_unref(e);
                 return r;
@@ -103,6 +139,10 @@ static int one_start(const SlowCtx *x, MkExecutor *e, int fifo, long delay_us, d
                 fprintf(stderr, "slow-start: %s\n", mk_executor_get_error(e) ?: strerror(-r));
                 return r;
         }
+        watch_used = mk_executor_get_listen_watch(e);
+        watch_events += mk_executor_get_listen_events(e);
+        watch_starts++;
+        snprintf(watch_reason, sizeof watch_reason, "%s", mk_executor_get_listen_watch_reason(e) ?: "");
         r = fifo_read_stamp(fifo, &stamp, 30000);
         (void) mk_executor_stop(e);
         (void) unlink(x->unix_path);
@@ -172,25 +212,29 @@ int bench_slow_start(const BenchConfig *c) {
         v = calloc(n, sizeof(double));
         if (!v)
                 return -ENOMEM;
-        const char *poll = getenv("BENCH_LISTEN_POLL_USEC");
-        char figure[96];
-        snprintf(figure, sizeof figure, "slow-start readiness (0.2-3 s)%s%s%s", poll ? ", listen poll " : "",
-                 poll ?: "", poll ? " us" : "");
+        const char *poll = watch_wanted();
+        char figure[96], tag[64];
+        snprintf(figure, sizeof figure, "slow-start readiness (0.2-3 s)%s%s", poll ? ", listen watch " : "",
+                 poll ?: "");
+        /* The plot's names: "mirakuru" (every probe, the default watch), "mirakuru-poll", "mirakuru-poll-off". */
+        snprintf(tag, sizeof tag, "%s", !poll || strcmp(poll, "event") == 0 ? "mirakuru" :
+                                        strcmp(poll, "off") == 0           ? "mirakuru-poll-off" : "mirakuru-poll");
         r = setup(c, &x, &fifo, &fifo_path);
         for (size_t k = 0; r >= 0 && k < (poll ? 2 : ELEMENTSOF(slow_probes)); k++) {
                 const char *probe = slow_probes[k];
                 MkExecutor *e = NULL;
                 uint64_t cpu = 0, wall = 0;
-                char target[64] = "-", verdict[64] = "-", floor[64];
+                char target[64] = "-", verdict[64] = "-", floor[400], how[320] = "";
                 double m, p;
 
+                watch_events = watch_starts = 0;
                 r = executor_for(&x, probe, fifo_path, &e);
                 for (size_t i = 0; r >= 0 && i < n; i++) {
                         uint64_t dc, dw;
                         r = one_start(&x, e, fifo, delays[i] * 1000, &v[i], &dc, &dw);
                         if (r >= 0)
                                 fprintf(stderr, "SLOWSTART\t%s\t%s\t%ld\t%.1f\n",
-                                        poll ? "mirakuru-poll-off" : "mirakuru", probe, delays[i], v[i]);
+                                        tag, probe, delays[i], v[i]);
                         cpu += dc;
                         wall += dw;
                 }
@@ -207,8 +251,10 @@ int bench_slow_start(const BenchConfig *c) {
                         snprintf(verdict, sizeof verdict, "%s",
                                  m <= SLOW_TARGET_MEDIAN_US && p <= SLOW_TARGET_P95_US ? "PASS" : "MISS");
                 }
-                snprintf(floor, sizeof floor, "CPU while waiting %.2f%%",
-                         wall ? 100.0 * (double) cpu / (double) wall : 0.0);
+                if (strcmp(probe, "tcp") == 0 || strcmp(probe, "http") == 0)
+                        describe_watch(how, sizeof how);
+                snprintf(floor, sizeof floor, "CPU while waiting %.2f%%%s%s",
+                         wall ? 100.0 * (double) cpu / (double) wall : 0.0, how[0] ? "; " : "", how);
                 bench_row_print(&(BenchRow) {
                         .figure = figure, .variant = probe, .n = n, .median = m,
                         .p95 = p, .unit = "us", .floor = floor, .floor_median = NAN, .floor_p95 = NAN,
@@ -247,9 +293,10 @@ int bench_wait_cpu(const BenchConfig *c) {
         r = setup(c, &x, &fifo, &fifo_path);
         for (size_t k = 0; r >= 0 && k < ELEMENTSOF(probes); k++) {
                 MkExecutor *e = NULL;
-                char target[64], verdict[16];
+                char target[64], verdict[16], figure[400], how[320];
                 double latency, m, p;
 
+                watch_events = watch_starts = 0;
                 r = executor_for(&x, probes[k], fifo_path, &e);
                 for (unsigned i = 0; r >= 0 && i < runs; i++) {
                         uint64_t cpu, wall;
@@ -264,11 +311,13 @@ int bench_wait_cpu(const BenchConfig *c) {
                         continue;
                 }
                 stats(v, runs, &m, &p);
-                fprintf(stderr, "WAITCPU\t%s\t%.3f\n", probes[k], m);
+                describe_watch(how, sizeof how);
+                snprintf(figure, sizeof figure, "CPU while waiting 3 s, %s", how);
+                fprintf(stderr, "WAITCPU\t%s\t%s\t%.3f\n", watch_name(watch_used), probes[k], m);
                 snprintf(target, sizeof target, "<= %.0f%% of one core", WAIT_CPU_TARGET_PERCENT);
                 snprintf(verdict, sizeof verdict, "%s", m <= WAIT_CPU_TARGET_PERCENT ? "PASS" : "MISS");
                 bench_row_print(&(BenchRow) {
-                        .figure = "CPU while waiting 3 s", .variant = probes[k], .n = runs, .median = m,
+                        .figure = figure, .variant = probes[k], .n = runs, .median = m,
                         .p95 = p, .unit = "% of a core", .floor = "bare 1 ms sleep loop", .floor_median = floor,
                         .floor_p95 = NAN, .target = target, .verdict = verdict,
                 });

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,13 +45,27 @@ struct ListenEvent {
         uint64_t wakeups;
 };
 
-/* ---- the tracepoint's id, once per process ---- */
+/* ---- the tracepoint's id and its keeper, once per process ---- */
+
+/* Closing the last perf event of a tracepoint unregisters perf's probe and
+ * waits for RCU grace periods (perf_trace_event_unreg(): 30-70 ms here).
+ * Done by us, that would land between the listen and start() returning
+ * (when the watch is freed), or delay our exit. So a keeper process holds
+ * one disabled event of the tracepoint, which counts nothing, for as long
+ * as this process lives: our closes are then never the last. The keeper is
+ * a grandchild (nobody of ours waits for it), in a session of its own, with
+ * every other fd closed; it exits when the pipe whose write end only we
+ * hold (O_CLOEXEC: not our services) reaches EOF, and pays the grace
+ * periods then, where nobody waits. It also reads the tracepoint's id,
+ * mounting tracefs in a mount namespace of its own when it is not mounted
+ * here, so nothing is ever mounted where the caller can see it. */
 
 static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
 static int id_cached;          /* > 0 the id, < 0 the errno, 0 not looked up yet */
 static char id_reason[200];    /* why there is none */
+static int keeper_life_fd = -EBADF; /* our end of the keeper's pipe, never closed */
 
-/* A decimal number from FD (async-signal-safe: the child uses it too). */
+/* A decimal number from FD (async-signal-safe: the keeper uses it). */
 static int read_id_fd(int fd) {
         char buf[32];
         ssize_t n;
@@ -80,13 +95,34 @@ static int read_id_at(const char *tracefs) {
         return read_id_fd(fd);
 }
 
-/* In a child made for this only, between fork() and _exit(): system calls
- * alone. Writes the id or a stage and -errno to FD. */
-_Noreturn static void id_child(int fd) {
-        int answer[2] = { 0, 0 }; /* stage, id or -errno */
-        int r;
+/* A disabled, system-wide event of tracepoint ID on the first CPU that takes it. */
+static int open_anchor(int id) {
+        struct perf_event_attr attr = {
+                .type = PERF_TYPE_TRACEPOINT, .size = sizeof attr, .config = (uint64_t) id, .disabled = 1,
+        };
+        int fd = -ENODEV;
 
-        if (unshare(CLONE_NEWNS) < 0)
+        for (int cpu = 0; cpu < LISTEN_EVENT_MAX_CPUS && (fd == -ENODEV || fd == -EINVAL); cpu++) {
+                fd = (int) syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+                if (fd < 0)
+                        fd = -errno;
+        }
+        return fd;
+}
+
+/* The keeper, between fork() and _exit(): system calls alone. ID is the
+ * tracepoint's id if known, else 0 (find it). Writes { stage, id or
+ * -errno } to ANSWER, then holds the anchor until LIFE reads EOF. */
+_Noreturn static void keeper(int id, int answer_fd, int life_fd) {
+        int answer[2] = { 0, id };
+        int anchor = -EBADF, fd;
+        char c;
+
+        (void) setsid();
+        (void) prctl(PR_SET_NAME, "mirakuru-tpkeep", 0, 0, 0);
+        if (id > 0)
+                answer[0] = 4;
+        else if (unshare(CLONE_NEWNS) < 0)
                 answer[1] = -errno;
         else if (answer[0] = 1, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 answer[1] = -errno;
@@ -95,42 +131,64 @@ _Noreturn static void id_child(int fd) {
                 answer[1] = -errno;
         else {
                 answer[0] = 3;
-                r = open("/sys/kernel/tracing/" TRACEPOINT_ID_PATH, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                answer[1] = r < 0 ? -errno : read_id_fd(r);
+                fd = open("/sys/kernel/tracing/" TRACEPOINT_ID_PATH, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                answer[1] = fd < 0 ? -errno : read_id_fd(fd);
         }
-        r = (int) write(fd, answer, sizeof answer);
-        _exit(r == (int) sizeof answer ? 0 : 1);
+        if (answer[1] > 0)
+                anchor = open_anchor(answer[1]);
+        if (write(answer_fd, answer, sizeof answer) != (ssize_t) sizeof answer || anchor < 0)
+                _exit(0);
+        /* Only the pipe (fd 0) and the anchor (fd 1) stay: no fd of the caller's is held. */
+        life_fd = fcntl(life_fd, F_DUPFD, 3);
+        anchor = fcntl(anchor, F_DUPFD, 3);
+        if (life_fd < 0 || anchor < 0 || dup2(life_fd, 0) < 0 || dup2(anchor, 1) < 0)
+                _exit(0);
+        (void) close_range(2, ~0U, 0);
+        while (read(0, &c, 1) < 0 && errno == EINTR)
+                ;
+        _exit(0);
 }
 
-/* tracefs is not mounted here: mount it where only a child of ours sees it. */
-static int read_id_privately(void) {
+/* Starts the keeper; returns the id it found (or ID), or a negative errno
+ * with id_reason set. */
+static int start_keeper(int id) {
         static const char *const stage[] = { "unshare(CLONE_NEWNS)", "making / private", "mounting tracefs",
                                              "reading " TRACEPOINT_ID_PATH };
-        _cleanup_close_pair_ int pipe_fds[2] = { -EBADF, -EBADF };
+        _cleanup_close_pair_ int answer_fds[2] = { -EBADF, -EBADF }, life_fds[2] = { -EBADF, -EBADF };
         int answer[2] = { 0, -EIO };
         ssize_t n;
         pid_t pid;
 
-        if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+        if (pipe2(answer_fds, O_CLOEXEC) < 0 || pipe2(life_fds, O_CLOEXEC) < 0)
                 return -errno;
         pid = fork();
         if (pid < 0)
                 return -errno;
-        if (pid == 0)
-                id_child(pipe_fds[1]);
-        pipe_fds[1] = safe_close(pipe_fds[1]);
-        do
-                n = read(pipe_fds[0], answer, sizeof answer);
-        while (n < 0 && errno == EINTR);
+        if (pid == 0) {
+                /* A grandchild: our caller's waitpid(-1) never meets it. */
+                pid_t keeper_pid = fork();
+                if (keeper_pid == 0)
+                        keeper(id, answer_fds[1], life_fds[0]);
+                _exit(keeper_pid < 0);
+        }
+        answer_fds[1] = safe_close(answer_fds[1]);
+        life_fds[0] = safe_close(life_fds[0]);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                 ;
-        if (n != (ssize_t) sizeof answer || answer[0] < 0 || answer[0] > 3) {
-                (void) snprintf(id_reason, sizeof id_reason, "tracefs is not mounted, and a child to mount it privately died");
+        do
+                n = read(answer_fds[0], answer, sizeof answer);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t) sizeof answer || answer[0] < 0 || answer[0] > 4) {
+                (void) snprintf(id_reason, sizeof id_reason, "the process that reads the tracepoint's id died");
                 return -EIO;
         }
-        if (answer[1] < 0)
-                (void) snprintf(id_reason, sizeof id_reason, "tracefs is not mounted, and mounting it privately failed: %s: %s",
-                                stage[answer[0]], strerror(-answer[1]));
+        if (answer[1] < 0) {
+                (void) snprintf(id_reason, sizeof id_reason,
+                                "tracefs is not mounted, and mounting it privately failed: %s: %s",
+                                stage[MIN(answer[0], 3)], strerror(-answer[1]));
+                return answer[1];
+        }
+        keeper_life_fd = TAKE_FD(life_fds[1]);
         return answer[1];
 }
 
@@ -142,9 +200,9 @@ static int tracepoint_id(const char **ret_reason) {
                 r = read_id_at("/sys/kernel/tracing");
                 if (r == -ENOENT)
                         r = read_id_at("/sys/kernel/debug/tracing");
-                if (r == -ENOENT || r == -ENOTDIR)
-                        r = read_id_privately();
-                else if (r < 0)
+                if (r > 0 || r == -ENOENT || r == -ENOTDIR)
+                        r = start_keeper(MAX(r, 0));
+                else
                         (void) snprintf(id_reason, sizeof id_reason, "cannot read the tracepoint's id from tracefs: %s",
                                         strerror(-r));
                 id_cached = r ?: -EIO;
