@@ -13,7 +13,9 @@ Rows:
   program doing the same with posix_spawn: bench-service oneshot-floor);
 - slow-start readiness per probe at the library level (mirakuru-bench
   slow-start), services ready after a random 0.2-3 s, and our CPU while
-  waiting 3 s for tcp and http (mirakuru-bench wait-cpu);
+  waiting 3 s for tcp and http (mirakuru-bench wait-cpu); tcp and http with
+  each listen watch in the same run: the event path (the default, where
+  perf allows it), the 1 ms sock_diag poll, and off (before issue 15);
 - side by side with Python mirakuru (the copy in ../shared/reference):
   readiness of the same bench-service after the same delays (tcp, http,
   output; stamp before listen()/write() to start() returning), start+stop as
@@ -245,8 +247,9 @@ def redis_side_by_side(a, n, tmp):
 
 
 # --- the plot ------------------------------------------------------------------------
-MARKS = {'mirakuru': 'dot', 'python': 'square', 'mirakuru-poll-off': 'cross'}
-LABELS = {'mirakuru': 'mirakuru', 'python': 'Python mirakuru', 'mirakuru-poll-off': 'mirakuru, watch off (before)'}
+MARKS = {'mirakuru': 'dot', 'mirakuru-poll': 'triangle', 'python': 'square', 'mirakuru-poll-off': 'cross'}
+LABELS = {'mirakuru': 'mirakuru (event path)', 'mirakuru-poll': 'mirakuru, 1 ms poll', 'python': 'Python mirakuru',
+          'mirakuru-poll-off': 'mirakuru, watch off (before)'}
 COLORS = {'tcp': '#1f77b4', 'http': '#d62728', 'output': '#2ca02c', 'unix': '#9467bd', 'pid file': '#8c564b',
           'notify': '#e377c2'}
 
@@ -254,6 +257,9 @@ COLORS = {'tcp': '#1f77b4', 'http': '#d62728', 'output': '#2ca02c', 'unix': '#94
 def mark(kind, cx, cy, c):
     if kind == 'square':
         return f'<rect x="{cx - 3:.1f}" y="{cy - 3:.1f}" width="6" height="6" fill="none" stroke="{c}"/>'
+    if kind == 'triangle':
+        return (f'<path d="M{cx:.1f},{cy - 3.5:.1f}L{cx + 3.5:.1f},{cy + 3:.1f}L{cx - 3.5:.1f},{cy + 3:.1f}Z" '
+                f'fill="none" stroke="{c}"/>')
     if kind == 'cross':
         return (f'<path d="M{cx - 3:.1f},{cy - 3:.1f}L{cx + 3:.1f},{cy + 3:.1f}M{cx - 3:.1f},{cy + 3:.1f}'
                 f'L{cx + 3:.1f},{cy - 3:.1f}" stroke="{c}"/>')
@@ -364,13 +370,23 @@ def main():
         for r in ours_rows:
             if r[0].startswith('slow-start') and r[3] != '-':
                 ours[r[1]] = (float(r[3]), float(r[4]), r[6])
-        log('slow-start readiness, ours with the listen watch off (before issue 15: back-off connects alone)...')
-        off_rows, off_samples = run_mirakuru_bench(a, ['slow-start'], delays, tmp, BENCH_LISTEN_POLL_USEC='0')
-        for s in off_samples:
-            print('SLOWSTART\t' + '\t'.join(s), file=a.samples)
-        before = {r[1]: (float(r[3]), float(r[4])) for r in off_rows if r[0].startswith('slow-start') and r[3] != '-'}
-        log('CPU while waiting 3 s, ours...')
-        cpu_rows, _ = run_mirakuru_bench(a, ['wait-cpu'], [1] * (1 if a.quick else 10), tmp)
+        # tcp and http with each listen watch: the event path (the default above,
+        # where perf allows it), the 1 ms sock_diag poll, and off (before issue 15).
+        watch = {}
+        for how, what in (('poll', 'the 1 ms sock_diag poll (event path off)'),
+                          ('off', 'the listen watch off (before issue 15: back-off connects alone)')):
+            log(f'slow-start readiness, ours with {what}...')
+            w_rows, w_samples = run_mirakuru_bench(a, ['slow-start'], delays, tmp, BENCH_LISTEN_WATCH=how)
+            for s in w_samples:
+                print('SLOWSTART\t' + '\t'.join(s), file=a.samples)
+            watch[how] = {r[1]: (float(r[3]), float(r[4]), r[6]) for r in w_rows
+                          if r[0].startswith('slow-start') and r[3] != '-'}
+        before = {k: v[:2] for k, v in watch['off'].items()}
+        cpu_rows = []
+        for how in ('event', 'poll', 'off'):
+            log(f'CPU while waiting 3 s, ours, listen watch {how}...')
+            c_rows, _ = run_mirakuru_bench(a, ['wait-cpu'], [1] * (1 if a.quick else 10), tmp, BENCH_LISTEN_WATCH=how)
+            cpu_rows += [(how, r) for r in c_rows]
 
         py = {}
         if have_python:
@@ -399,7 +415,11 @@ def main():
                 target, verdict = '>= 20x Python', pf(pm / m >= 20)
             row(f'slow-start readiness, {probe} (library level)', f'{m / 1000:.2f} ms (p95 {p / 1000:.2f}); {cpu}',
                 other, ratio, target, verdict)
-        for r in cpu_rows:
+            if probe in watch['poll']:
+                wm, wp, wcpu = watch['poll'][probe]
+                row(f'slow-start readiness, {probe}, event path off: the 1 ms poll', f'{wm / 1000:.2f} ms (p95 '
+                    f'{wp / 1000:.2f}); {wcpu}', '-', '-', 'median <= 1 ms, p95 <= 3 ms', pf(wm <= 1000 and wp <= 3000))
+        for how, r in cpu_rows:
             if r[0].startswith('CPU'):
                 v = float(r[3])
                 other = '-'
@@ -407,7 +427,9 @@ def main():
                     other = f'Python {py[r[1]][1]:.2f}% (over its 0.2-3 s waits)'
                 if r[7] != '-':
                     other += f'; floor: a bare 1 ms sleep loop costs {float(r[7]):.2f}%'
-                row(f'CPU while waiting 3 s, {r[1]} (% of one core)', f'{v:.2f}%', other, '-', '<= 2%', pf(v <= 2))
+                used = r[0].split(', ', 1)[1] if ', ' in r[0] else how
+                row(f'CPU while waiting 3 s, {r[1]}, asked for watch {how} ({used}) (% of one core)', f'{v:.2f}%', other,
+                    '-', '<= 2%', pf(v <= 2))
 
         if side:
             mm, pm = statistics.median(side['mirakuru-run'][0]), statistics.median(side['python'][0])
@@ -442,7 +464,8 @@ def main():
     with open(os.path.join(a.results, 'users-samples.tsv')) as f:
         samples = [line.rstrip('\n').split('\t')[1:] for line in f if line.startswith('SLOWSTART')]
     svg = os.path.join(a.results, 'readiness-vs-delay.svg')
-    svg_plot(samples, svg, f'Readiness latency vs start delay: mirakuru (dots), watch off (crosses), Python mirakuru 3.0.2 (squares), '
+    svg_plot(samples, svg, f'Readiness vs start delay: mirakuru (dots: event path; triangles: 1 ms poll; crosses: watch off), '
+             f'Python mirakuru 3.0.2 (squares), '
              f'{time.strftime("%Y-%m-%d", time.gmtime())}')
     table = ['| Figure | mirakuru | before, Python mirakuru, floor | Ratio | Target | Verdict |', '|---|---|---|---|---|---|']
     table += ['| ' + ' | '.join(r) + ' |' for r in rows]
