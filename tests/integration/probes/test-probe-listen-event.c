@@ -13,6 +13,7 @@
  * The probes retry their connects once a minute, so only the watch can find
  * the services within the start timeout. Skipped where perf may not open a
  * system-wide event or no tracefs can be reached. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -315,6 +316,88 @@ static void test_event_refused_falls_back_to_poll(void **state) {
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Our children named mirakuru-tpkeep (zombies included), into PIDS. */
+static size_t find_keepers(pid_t *pids, size_t max) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        size_t n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)) && n < max) {
+                char path[300], buf[512], *comm_end;
+                int ppid = 0;
+                FILE *f;
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                buf[0] = '\0';
+                (void) !fgets(buf, sizeof buf, f);
+                fclose(f);
+                comm_end = strrchr(buf, ')');
+                if (!comm_end || sscanf(comm_end + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
+                        continue;
+                if (strstr(buf, "(mirakuru-tpkeep)"))
+                        pids[n++] = (pid_t) atoi(de->d_name);
+        }
+        closedir(d);
+        return n;
+}
+
+/* The keeper that holds the tracepoint's anchor (docs/probes.md) ends with
+ * the process that started it: a fresh mirakuru-run (as a CI job runs it)
+ * with a tcp probe on the event path; made our children by
+ * PR_SET_CHILD_SUBREAPER, its keeper must be gone soon after it exits. */
+static void test_event_keeper_ends_with_process(void **state) {
+        need_event_path();
+        uint16_t port = free_port(AF_INET);
+        char *spec = host_port("127.0.0.1", port), *server_bin = (char *) test_helper("probe-server");
+        const char *run = getenv("MIRAKURU_RUN");
+        pid_t before[16], after[16], pid;
+        size_t n_before, n_after, n_new = 0;
+        int status;
+
+        assert_non_null(run);
+        assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+        n_before = find_keepers(before, 16);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                execl(run, run, "--verbose", "--tcp", spec, "--then", "true", "--", server_bin, "--delay-ms", DELAY,
+                      "--tcp", spec, (char *) NULL);
+                _exit(127);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+
+        n_after = find_keepers(after, 16);
+        for (size_t i = 0; i < n_after; i++) {
+                bool old = false;
+                for (size_t j = 0; j < n_before; j++)
+                        old = old || before[j] == after[i];
+                if (old)
+                        continue;
+                n_new++;
+                /* EOF came with the exit; the grace periods follow. */
+                for (int tries = 0; tries < 500; tries++) {
+                        pid_t r = waitpid(after[i], &status, WNOHANG);
+                        if (r == after[i])
+                                break;
+                        assert_int_equal(r, 0);
+                        assert_true(tries < 499); /* 5 s */
+                        usleep(10000);
+                }
+        }
+        assert_int_equal(n_new, 1); /* one keeper per process, and it was the run's */
+        assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
+        free(spec);
+        free(server_bin);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_event_tcp),
@@ -322,6 +405,7 @@ int main(void) {
                 cmocka_unit_test(test_event_other_listeners_do_not_make_ready),
                 cmocka_unit_test(test_event_off_polls),
                 cmocka_unit_test(test_event_refused_falls_back_to_poll),
+                cmocka_unit_test(test_event_keeper_ends_with_process),
         };
 
         no_event_path = event_path_unavailable();
