@@ -80,6 +80,7 @@ typedef struct HttpProbe {
         sd_event_source *retry_timer;
         unsigned failures;
         ListenWatch *watch;   /* NULL for Unix sockets, remote hosts, no sock_diag */
+        bool watch_tried;     /* this start: only after the first answer was not the one wanted */
         bool retry_now;       /* a listener appeared while a request was under way */
         char errbuf[CURL_ERROR_SIZE];
         char status_line[64]; /* the last response's first line, cut */
@@ -251,6 +252,7 @@ static int http_pre_check(Probe *p) {
 /* ---- curl on sd-event ---- */
 
 static void http_check(HttpProbe *h);
+static void http_watch(HttpProbe *h);
 static int http_issue(HttpProbe *h);
 
 static HttpSocket *http_find_socket(HttpProbe *h, curl_socket_t fd) {
@@ -386,6 +388,13 @@ static void http_check(HttpProbe *h) {
                 } else
                         http_set_error_status(h, res);
 
+                /* Not ready at once: from now on, watch for the listen too
+                 * (its first look, after its events are armed, catches one
+                 * that came in between). */
+                if (!h->watch_tried) {
+                        h->watch_tried = true;
+                        http_watch(h);
+                }
                 r = probe_arm_timer(&h->probe, &h->retry_timer,
                                     h->retry_now ? 1 : probe_retry_delay(&h->probe, h->failures++),
                                     http_on_retry);
@@ -496,7 +505,7 @@ static int http_start(Probe *p) {
                 return r;
         probe_set_status(p, "no answer from %s yet", h->url_given);
         h->retry_now = false;
-        http_watch(h);
+        h->watch_tried = false;
         return http_issue(h);
 }
 

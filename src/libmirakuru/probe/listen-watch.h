@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Watching for a TCP listener on this machine without connecting: every
- * mk_executor_set_listen_poll() interval (1 ms) an inet sock_diag dump, filtered in the kernel
- * to listening sockets on the probed port (as `ss -ltn sport = :PORT` does),
- * tells whether something listens where a connect would land. Nothing
- * reaches the service, so nothing shows in its log.
+/* Watching for a TCP listener on this machine without connecting: an inet
+ * sock_diag dump, filtered in the kernel to listening sockets on the probed
+ * port (as `ss -ltn sport = :PORT` does), tells whether something listens
+ * where a connect would land. Nothing reaches the service, so nothing shows
+ * in its log. When to ask: on each sock:inet_sock_set_state tracepoint
+ * event for the port (listen-event.h) and shortly after it, where the
+ * kernel allows perf (mk_executor_set_listen_event()), so nothing runs
+ * while the service starts; else every mk_executor_set_listen_poll()
+ * interval (1 ms). Which path was taken, and why, is kept on the executor
+ * (mk_executor_get_listen_watch()).
  *
  * An accelerator, never a gate: the tcp and http probes keep their own
  * backing-off connects (a listener in another network namespace is not

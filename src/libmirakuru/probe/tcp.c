@@ -2,9 +2,10 @@
 /* The tcp probe: a TCP connection to host:port succeeds. Every address the
  * host resolves to is tried at once with non-blocking connects watched on
  * the loop (EPOLLOUT, then SO_ERROR); when all of a round were refused, a
- * backing-off timer starts the next round. For addresses on this machine a
- * listen watch (listen-watch.h) also asks the kernel every millisecond
- * whether something listens there, and starts a round the moment it does. */
+ * backing-off timer starts the next round. For addresses on this machine,
+ * from the first refused round on, a listen watch (listen-watch.h: a
+ * tracepoint event where allowed, else a query every millisecond) learns
+ * when something listens there, and starts a round the moment it does. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -52,6 +53,7 @@ struct TcpProbe {
 };
 
 static void tcp_round(TcpProbe *t);
+static void tcp_watch(TcpProbe *t);
 
 /* "[::1]:5000", "127.0.0.1:5000" */
 static void format_address(const struct sockaddr *sa, char *buf, size_t size) {
@@ -178,6 +180,11 @@ static void round_failed(TcpProbe *t) {
         _cleanup_free_ char *status = NULL;
         int r;
 
+        /* Not ready at once: from now on, watch for the listen too (its
+         * first look, after its events are armed, catches one that came in
+         * between). */
+        tcp_watch(t);
+
         for (size_t i = 0; i < t->n_attempts; i++) {
                 char addr[INET6_ADDRSTRLEN + 16], *s;
                 const char *why = strerror(t->attempts[i].error ?: EIO);
@@ -273,8 +280,6 @@ static void tcp_round(TcpProbe *t) {
                 for (size_t i = 0; i < n; i++)
                         t->attempts[i] = (TcpAttempt) { .tcp = t, .address = addrs[i], .fd = -EBADF };
         }
-        tcp_watch(t);
-
         for (size_t i = 0; i < t->n_attempts; i++) {
                 TcpAttempt *a = &t->attempts[i];
 
