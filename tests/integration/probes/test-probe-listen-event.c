@@ -33,7 +33,9 @@
 
 #define RETRY_USEC (60 * MK_USEC_PER_SEC)
 #define WATCH_TIMEOUT_USEC (10 * MK_USEC_PER_SEC)
-#define DELAY "300"
+/* Long enough for the watch to be set up before the listen also under
+ * valgrind (a listener already there is found by the first look, not an event). */
+#define DELAY "1000"
 
 #if defined(__x86_64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -297,7 +299,10 @@ static void test_event_refused_falls_back_to_poll(void **state) {
                         _exit(77);
                 }
                 MkExecutor *e = slow_tcp_server(free_port(AF_INET), WATCH_TIMEOUT_USEC);
-                CHECK(mk_executor_start(e) == 0);
+                r = mk_executor_start(e);
+                if (r < 0)
+                        fprintf(stderr, "start: %s: %s\n", strerror(-r), mk_executor_get_error(e) ?: "-");
+                CHECK(r == 0);
                 CHECK(mk_executor_get_listen_watch(e) == MK_LISTEN_WATCH_POLL);
                 CHECK(mk_executor_get_listen_events(e) == 0);
                 fprintf(stderr, "reason: %s\n", mk_executor_get_listen_watch_reason(e) ?: "(none)");
