@@ -344,7 +344,7 @@ int listen_event_new(sd_event *event, int64_t priority, uint16_t port, listen_ev
                 FAIL(r, "more than %d CPUs: one perf event each would cost more than polling", LISTEN_EVENT_MAX_CPUS);
         if (r < 0)
                 FAIL(r, "cannot read the online CPUs: %s", strerror(-r));
-        l->cpus = calloc(n_cpus, sizeof *l->cpus);
+        l->cpus = calloc(n_cpus ?: 1, sizeof *l->cpus);
         if (!l->cpus)
                 return -ENOMEM;
         l->handler = handler;

@@ -245,7 +245,7 @@ static void tcp_watch(TcpProbe *t) {
         if (t->watch_tried)
                 return;
         t->watch_tried = true;
-        addrs = calloc(t->n_attempts, sizeof *addrs);
+        addrs = calloc(t->n_attempts ?: 1, sizeof *addrs);
         if (!addrs)
                 return;
         for (size_t i = 0; i < t->n_attempts; i++)
