@@ -182,12 +182,17 @@ static pid_t listen_later(int family, uint16_t port, bool private_netns, unsigne
                 pause();
 }
 
-static void end_child(pid_t pid) {
+/* Ends a listen_later() child; false if it could not make a network
+ * namespace (exit status 2: not permitted here), else it listened. */
+static bool end_child(pid_t pid) {
         int status;
 
-        assert_int_equal(kill(pid, SIGKILL), 0);
+        (void) kill(pid, SIGKILL);
         assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+                return false;
         assert_true(WIFSIGNALED(status)); /* it got as far as listening */
+        return true;
 }
 
 /* Other processes listen on our port: on 127.0.0.1 in another network
@@ -208,10 +213,12 @@ static void test_event_other_listeners_do_not_make_ready(void **state) {
         assert_start(e, -ETIMEDOUT);
         assert_contains(mk_executor_get_error(e), "connection refused");
         assert_int_equal(mk_executor_get_listen_watch(e), MK_LISTEN_WATCH_EVENT);
-        assert_true(mk_executor_get_listen_events(e) >= (other_address > 0 ? 2u : 1u));
-        end_child(other_netns);
+        unsigned listened = (unsigned) end_child(other_netns);
         if (other_address > 0)
-                end_child(other_address);
+                listened += (unsigned) end_child(other_address);
+        if (listened == 0)
+                fprintf(stderr, "no other listener could be made here (no network namespace, no ::1)\n");
+        assert_true(mk_executor_get_listen_events(e) >= listened);
         mk_executor_unref(e);
 }
 
