@@ -94,3 +94,5 @@ int bench_scale(const BenchConfig *c, MkContainment backend);
 int bench_footprint(const BenchConfig *c);
 int bench_readiness(const BenchConfig *c);
 int bench_teardown(const BenchConfig *c, MkContainment backend);
+int bench_slow_start(const BenchConfig *c);
+int bench_wait_cpu(const BenchConfig *c);

@@ -10,6 +10,8 @@
  *   footprint           heap per executor, mirakuru-run peak RSS
  *   readiness           readiness latency per probe
  *   teardown BACKEND    stop of a $BENCH_TREE_N-process tree
+ *   slow-start          readiness per probe, services ready 0.2-3 s after exec
+ *   wait-cpu            our CPU while waiting 3 s for a tcp or http service
  *
  * BACKEND: process-group, cgroup or systemd. */
 #include <errno.h>
@@ -27,7 +29,7 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
         if (argc < 2) {
-                fprintf(stderr, "usage: %s cycle BACKEND | spawn-size | scale BACKEND | footprint | readiness | teardown BACKEND ...\n",
+                fprintf(stderr, "usage: %s cycle BACKEND | spawn-size | scale BACKEND | footprint | readiness | teardown BACKEND | slow-start | wait-cpu ...\n",
                         argv[0]);
                 return 2;
         }
@@ -52,6 +54,10 @@ int main(int argc, char *argv[]) {
                         r = bench_footprint(&c);
                 else if (strcmp(what, "readiness") == 0)
                         r = bench_readiness(&c);
+                else if (strcmp(what, "slow-start") == 0)
+                        r = bench_slow_start(&c);
+                else if (strcmp(what, "wait-cpu") == 0)
+                        r = bench_wait_cpu(&c);
                 else {
                         fprintf(stderr, "mirakuru-bench: unknown benchmark '%s'\n", what);
                         return 2;

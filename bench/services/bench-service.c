@@ -18,16 +18,28 @@
  *                                   daemons; every process writes its pid
  *                                   (binary pid_t) to the FIFO, then pauses
  *   bench-service exit MSEC         exits 0 after MSEC milliseconds
+ *   bench-service oneshot-floor     the one-shot floor of issue 15, as a fresh
+ *                                   process: posix_spawn()s `sh -c 'echo ready;
+ *                                   exec sleep 300'`, reads its banner, runs
+ *                                   `sh -c true`, kills and reaps; exits 0
+ *   bench-service rusage CMD ARG... runs CMD (posix_spawnp from this small
+ *                                   process, so its peak RSS is CMD's own, not
+ *                                   a big parent's) and prints "MS MAXRSS_KIB"
+ *
+ * With $BENCH_DELAY_US set, every mode first sleeps that long: a slow
+ * starter (the stamps are taken after the sleep, right before readiness).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -158,7 +170,54 @@ static _Noreturn void tree(int n) {
         wait_forever();
 }
 
+extern char **environ;
+
+static int oneshot_floor(void) {
+        char *service[] = { (char *) "sh", (char *) "-c", (char *) "echo ready; exec sleep 300", NULL };
+        char *then[] = { (char *) "sh", (char *) "-c", (char *) "true", NULL };
+        posix_spawn_file_actions_t fa;
+        char buf[64];
+        pid_t pid, then_pid;
+        int p[2], status;
+
+        if (pipe2(p, O_CLOEXEC) < 0 || posix_spawn_file_actions_init(&fa) != 0 ||
+            posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO) != 0 ||
+            posix_spawnp(&pid, "sh", &fa, NULL, service, environ) != 0)
+                die("spawn");
+        close(p[1]);
+        if (read(p[0], buf, sizeof buf) <= 0)
+                die("read banner");
+        if (posix_spawnp(&then_pid, "sh", NULL, NULL, then, environ) != 0 ||
+            waitpid(then_pid, &status, 0) < 0)
+                die("then");
+        kill(pid, SIGTERM);
+        if (waitpid(pid, &status, 0) < 0)
+                die("waitpid");
+        return EXIT_SUCCESS;
+}
+
+static int rusage_of(char **argv) {
+        struct rusage ru;
+        uint64_t t = now_ns();
+        pid_t pid;
+        int status;
+
+        if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+                die("spawn");
+        if (wait4(pid, &status, 0, &ru) < 0)
+                die("wait4");
+        printf("%.3f %ld\n", (double) (now_ns() - t) / 1e6, ru.ru_maxrss);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int main(int argc, char *argv[]) {
+        const char *delay = getenv("BENCH_DELAY_US");
+        if (delay && atol(delay) > 0) {
+                long us = atol(delay);
+                struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
         uint64_t stamp = now_ns();
         const char *mode = argc > 1 ? argv[1] : "pause";
         const char *arg = argc > 2 ? argv[2] : NULL;
@@ -210,6 +269,10 @@ int main(int argc, char *argv[]) {
                 report(stamp);
         } else if (strcmp(mode, "tree") == 0 && arg) {
                 tree(atoi(arg) > 1 ? atoi(arg) : 2);
+        } else if (strcmp(mode, "rusage") == 0 && arg) {
+                return rusage_of(argv + 2);
+        } else if (strcmp(mode, "oneshot-floor") == 0) {
+                return oneshot_floor();
         } else if (strcmp(mode, "exit") == 0 && arg) {
                 struct timespec ts = { .tv_sec = atoi(arg) / 1000, .tv_nsec = (atoi(arg) % 1000) * 1000000L };
                 report(stamp);

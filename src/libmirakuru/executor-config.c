@@ -29,6 +29,12 @@ static bool is_configurable(MkExecutor *e) {
                         return -EBUSY;          \
         } while (0)
 
+/* $MIRAKURU_LISTEN_EVENT=0: the listen watch polls (mk_executor_set_listen_event()). */
+static bool listen_event_from_env(void) {
+        const char *v = getenv("MIRAKURU_LISTEN_EVENT");
+        return !v || strcmp(v, "0") != 0;
+}
+
 static int containment_from_env(MkContainment *ret) {
         const char *v = getenv("MIRAKURU_CONTAINMENT");
         if (!v || !*v)
@@ -58,6 +64,8 @@ int mk_executor_new(MkExecutor **ret) {
                 .main = { .pidfd = -EBADF },
                 .containment_wanted = MK_CONTAINMENT_AUTO,
                 .pre_check = true,
+                .listen_poll_usec = MK_LISTEN_POLL_DEFAULT_USEC,
+                .listen_event = listen_event_from_env(),
                 .state = MK_STATE_IDLE,
                 .child = { .pidfd = -EBADF, .gate_fd = -EBADF, .exec_fd = -EBADF },
         };
@@ -93,6 +101,7 @@ static void executor_free(MkExecutor *e) {
         free(e->cwd);
         free(e->bus_address);
         free(e->containment_reason);
+        free(e->listen_watch_reason);
         free(e->leftovers);
         free(e->error);
         safe_close(e->stdin_fd);

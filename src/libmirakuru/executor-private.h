@@ -59,6 +59,8 @@ struct MkExecutor {
         void *pre_start_userdata;
         uint64_t probe_retry_first_usec; /* 0: PROBE_RETRY_FIRST_USEC */
         uint64_t probe_retry_max_usec;   /* 0: PROBE_RETRY_MAX_USEC */
+        uint64_t listen_poll_usec;       /* 0: off */
+        bool listen_event;               /* try the tracepoint first */
         Probe **probes;
         size_t n_probes;
 
@@ -77,6 +79,9 @@ struct MkExecutor {
         Containment *containment;
         MkContainment containment_used;
         char *containment_reason;
+        MkListenWatch listen_watch;
+        char *listen_watch_reason;
+        uint64_t listen_events;
         char *leftovers;      /* "PID CMDLINE\n" of what the last kill had to reach */
         char **child_env; /* probes' additions */
         int *child_fds;

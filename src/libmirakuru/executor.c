@@ -151,6 +151,10 @@ static void reset_run(MkExecutor *e) {
         free(e->containment_reason);
         e->containment_reason = NULL;
         e->containment_used = MK_CONTAINMENT_AUTO;
+        free(e->listen_watch_reason);
+        e->listen_watch_reason = NULL;
+        e->listen_watch = MK_LISTEN_WATCH_NONE;
+        e->listen_events = 0;
         free(e->leftovers);
         e->leftovers = NULL;
 }

@@ -324,7 +324,13 @@ int mk_executor_get_last_lines(MkExecutor *e, unsigned max, char **ret);
 int mk_executor_add_output_probe(MkExecutor *e, const char *regex, MkStream streams);
 
 /* A TCP connection to HOST (NULL: "localhost") port PORT (1-65535) succeeds.
- * Every address HOST resolves to is tried (localhost: ::1 and 127.0.0.1). */
+ * Every address HOST resolves to is tried (localhost: ::1 and 127.0.0.1).
+ * When HOST is on this machine (loopback, the wildcard, an address of a
+ * local interface), the kernel also tells when something listens there
+ * (a tracepoint event where allowed, else an inet sock_diag query every
+ * millisecond, as `ss -ltn` makes: no connection, nothing in the service's
+ * log), and the probe connects the moment it does; see
+ * mk_executor_set_listen_poll() and mk_executor_set_listen_event(). */
 int mk_executor_add_tcp_probe(MkExecutor *e, const char *host, uint16_t port);
 
 /* A stream connection to the Unix socket at PATH succeeds; the directory is
@@ -334,6 +340,44 @@ int mk_executor_add_unix_probe(MkExecutor *e, const char *path);
 /* How tcp and unix probes retry a refused connection: first after FIRST,
  * doubling up to MAX (defaults 1 ms and 100 ms). */
 int mk_executor_set_probe_retry(MkExecutor *e, uint64_t first_usec, uint64_t max_usec);
+
+/* How often tcp and http probes of a local address ask the kernel whether
+ * the service listens yet (default 1000 us, MK_LISTEN_POLL_DEFAULT_USEC):
+ * readiness is then noticed within about that long, for a few percent of a
+ * core while waiting (docs/performance.md). 0 turns the watch off: only the
+ * backing-off connects of mk_executor_set_probe_retry() remain, as for
+ * remote hosts (and no event path either). -EINVAL for a nonzero interval
+ * under 100 us. */
+#define MK_LISTEN_POLL_DEFAULT_USEC ((uint64_t) 1000)
+int mk_executor_set_listen_poll(MkExecutor *e, uint64_t interval_usec);
+
+/* Where the kernel allows it, the watch does not poll at all: it learns
+ * that a socket began to listen on the port from the sock:inet_sock_set_state
+ * tracepoint (perf_event_open(), one event per CPU, filtered in the kernel
+ * to that port), then confirms with the sock_diag query, so nothing wakes
+ * the supervisor while the service starts. That needs CAP_PERFMON or
+ * CAP_SYS_ADMIN (root outside a container, typically) and the tracepoint's
+ * id from tracefs (mounted privately in a short-lived child when it is not
+ * mounted). Anything refused falls back to polling every
+ * mk_executor_set_listen_poll() interval, silently; the getters below say
+ * which path a start took and why. ENABLED false keeps to polling. Default
+ * true, or false when $MIRAKURU_LISTEN_EVENT is "0" (for tests and
+ * benchmarks). */
+int mk_executor_set_listen_event(MkExecutor *e, bool enabled);
+
+typedef enum MkListenWatch {
+        MK_LISTEN_WATCH_NONE,  /* no tcp or http probe of a local address watched */
+        MK_LISTEN_WATCH_POLL,  /* the sock_diag query every listen-poll interval */
+        MK_LISTEN_WATCH_EVENT, /* the tracepoint, with a sock_diag query per event */
+} MkListenWatch;
+/* How the last start's tcp and http probes watched for a listener (with
+ * several, the last one set up), and in words why not through events
+ * (NULL with MK_LISTEN_WATCH_EVENT or _NONE). */
+MkListenWatch mk_executor_get_listen_watch(MkExecutor *e);
+const char *mk_executor_get_listen_watch_reason(MkExecutor *e);
+/* How many tracepoint wake-ups the last start's watches had (each a socket
+ * that began to listen on a watched port, in any network namespace). */
+uint64_t mk_executor_get_listen_events(MkExecutor *e);
 
 typedef struct MkHttpProbe {
         const char *url;            /* http:// or https:// URL; http+unix://%2Fpath%2Fsock/path too */

@@ -191,6 +191,17 @@ static void say_containment(Run *run) {
                 log_info("cgroup: %s", cgroup);
 }
 
+/* How the tcp/http probes learnt that the service listens (docs/probes.md). */
+static void say_listen_watch(Run *run) {
+        MkListenWatch how = mk_executor_get_listen_watch(run->e);
+        const char *reason = mk_executor_get_listen_watch_reason(run->e);
+
+        if (how == MK_LISTEN_WATCH_NONE)
+                return;
+        log_info("listen watch: %s%s%s%s", how == MK_LISTEN_WATCH_EVENT ? "tracepoint events" : "polling",
+                 reason ? " (" : "", reason ?: "", reason ? ")" : "");
+}
+
 /* Starts the service; returns 0 once it is ready, else our exit status. */
 static int start(Run *run) {
         int r;
@@ -212,6 +223,7 @@ static int start(Run *run) {
         }
         run->ready = true;
         say_containment(run);
+        say_listen_watch(run);
         /* Our manager first: whoever reads the message may rely on it. */
         notify_bridge_ready(run->e);
         log_info("%s is ready (pid %d)", name_of(run), (int) mk_executor_get_pid(run->e));

@@ -149,6 +149,29 @@ uint64_t probe_retry_delay(Probe *p, unsigned attempt) {
         return 1000; /* never reached: an input ends with the first result */
 }
 
+uint64_t probe_listen_poll(Probe *p) {
+        return 0; /* the server listens before the first request: no listen watch */
+}
+
+/* Never reached, with no listen watch: */
+bool probe_listen_event(Probe *p) {
+        return false;
+}
+
+void probe_set_listen_watch(Probe *p, MkListenWatch how, const char *reason) {
+}
+
+void probe_count_listen_event(Probe *p) {
+}
+
+sd_event *probe_event(Probe *p) {
+        return event;
+}
+
+int64_t probe_priority(Probe *p) {
+        return 0;
+}
+
 int probe_arm_timer(Probe *p, sd_event_source **s, uint64_t usec, sd_event_time_handler_t cb) {
         int r;
 

@@ -9,6 +9,7 @@
  *   --stderr            ... on stderr (default stdout)
  *   --split             ... in two writes, 50 ms apart
  *   --tcp HOST:PORT     listen on TCP (HOST an address: 127.0.0.1, ::1)
+ *   --dual-stack        ... an IPv6 socket also takes IPv4 (IPV6_V6ONLY off)
  *   --unix PATH         listen on a Unix stream socket
  *   --pid-file PATH     write our pid to PATH
  *   --rename            ... atomically: write PATH.tmp, rename it over PATH
@@ -56,10 +57,12 @@ static void write_all(int fd, const char *p, size_t n) {
         }
 }
 
+static bool dual_stack;
+
 static void listen_tcp(const char *spec) {
         char host[128];
         const char *colon = strrchr(spec, ':');
-        int fd, one = 1;
+        int fd, one = 1, v6only = !dual_stack;
 
         if (!colon || (size_t) (colon - spec) >= sizeof host)
                 die("--tcp wants HOST:PORT");
@@ -73,7 +76,7 @@ static void listen_tcp(const char *spec) {
                 fd = socket(AF_INET6, SOCK_STREAM, 0);
                 if (fd < 0)
                         die("socket");
-                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
                 (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
                 if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                         die("bind");
@@ -130,7 +133,7 @@ static void write_pid_file(const char *path, bool rename_it, bool split, pid_t p
 }
 
 int main(int argc, char **argv) {
-        enum { DELAY = 256, LONG_LINE, BANNER, STDERR_, SPLIT, TCP, UNIX_, PID_FILE, RENAME, PARENT, PID_SPLIT, LATE, TOUCH, EXIT };
+        enum { DELAY = 256, LONG_LINE, BANNER, STDERR_, SPLIT, TCP, UNIX_, PID_FILE, RENAME, PARENT, PID_SPLIT, LATE, TOUCH, EXIT, DUAL };
         static const struct option options[] = {
                 { "delay-ms", required_argument, NULL, DELAY },
                 { "long-line", required_argument, NULL, LONG_LINE },
@@ -146,6 +149,7 @@ int main(int argc, char **argv) {
                 { "late-ms", required_argument, NULL, LATE },
                 { "touch", required_argument, NULL, TOUCH },
                 { "exit", required_argument, NULL, EXIT },
+                { "dual-stack", no_argument, NULL, DUAL },
                 {}
         };
         long delay = 0, long_line = 0, late = 0;
@@ -170,6 +174,7 @@ int main(int argc, char **argv) {
                 case LATE: late = atol(optarg); break;
                 case TOUCH: touch = optarg; break;
                 case EXIT: exit_code = atoi(optarg); break;
+                case DUAL: dual_stack = true; break;
                 default: return 2;
                 }
 

@@ -2,12 +2,16 @@
 /* A small HTTP/1.1 server for the http probe tests.
  *   --unix PATH        listen on a Unix socket at PATH
  *   --stdin            fd 0 is a listening socket already (TCP)
+ *   --tcp HOST:PORT    listen on TCP at HOST (127.0.0.1, ::1) ...
+ *   --delay-ms N       ... after N ms (a slow starter)
  *   --ok-after N       answer 503 to the first N requests, then 200
  *   --status CODE      always answer CODE
  *   --head-status CODE answer CODE to HEAD requests (a HEAD-hostile server: 405)
  *   --log PATH         append every request (head and body) to PATH
  * One connection at a time, "Connection: close". Exits on SIGTERM. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static int listen_unix(const char *path) {
@@ -30,6 +35,43 @@ static int listen_unix(const char *path) {
         return fd;
 }
 
+static int listen_tcp(const char *spec) {
+        char host[128];
+        const char *colon = strrchr(spec, ':');
+        struct sockaddr_storage ss = {};
+        socklen_t len;
+        int fd, one = 1;
+
+        if (!colon || (size_t) (colon - spec) >= sizeof host)
+                return -1;
+        memcpy(host, spec, (size_t) (colon - spec));
+        host[colon - spec] = '\0';
+        if (strchr(host, ':')) {
+                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons((uint16_t) atoi(colon + 1));
+                if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+                        return -1;
+                len = sizeof *in6;
+        } else {
+                struct sockaddr_in *in = (struct sockaddr_in *) &ss;
+                in->sin_family = AF_INET;
+                in->sin_port = htons((uint16_t) atoi(colon + 1));
+                if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+                        return -1;
+                len = sizeof *in;
+        }
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -1;
+        if (ss.ss_family == AF_INET6)
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0 || listen(fd, 16) < 0)
+                return -1;
+        return fd;
+}
+
 static const char *reason(int code) {
         switch (code) {
         case 200: return "OK";
@@ -40,13 +82,17 @@ static const char *reason(int code) {
 }
 
 int main(int argc, char **argv) {
-        const char *unix_path = NULL, *log_path = NULL;
-        int ok_after = 0, status = 0, head_status = 0, lfd = -1;
+        const char *unix_path = NULL, *log_path = NULL, *tcp = NULL;
+        int delay_ms = 0, ok_after = 0, status = 0, head_status = 0, lfd = -1;
         unsigned long requests = 0;
 
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--unix") == 0 && i + 1 < argc)
                         unix_path = argv[++i];
+                else if (strcmp(argv[i], "--tcp") == 0 && i + 1 < argc)
+                        tcp = argv[++i];
+                else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
+                        delay_ms = atoi(argv[++i]);
                 else if (strcmp(argv[i], "--stdin") == 0)
                         lfd = 0;
                 else if (strcmp(argv[i], "--ok-after") == 0 && i + 1 < argc)
@@ -62,8 +108,15 @@ int main(int argc, char **argv) {
                         return 2;
                 }
         }
+        if (delay_ms > 0) {
+                struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
         if (unix_path)
                 lfd = listen_unix(unix_path);
+        else if (tcp)
+                lfd = listen_tcp(tcp);
         if (lfd < 0) {
                 fprintf(stderr, "probe2-http-server: no listening socket: %m\n");
                 return 1;

@@ -11,7 +11,11 @@
  * refused") and the request is retried after the executor's short,
  * doubling retry delay (mk_executor_set_probe_retry()); a separate connect
  * before each request would only add a round trip. A wrong status ("HTTP
- * 503") or a request timeout is retried the same way.
+ * 503") or a request timeout is retried the same way. For a URL whose host
+ * is an address of this machine (or localhost), a listen watch
+ * (listen-watch.h) asks the kernel every millisecond whether something
+ * listens on the port, without connecting, and sends the request the moment
+ * it does; the back-off starts over from there.
  *
  * libcurl is loaded with dlopen() when the first HTTP probe is added
  * (curl-api.c), and curl_global_init() runs then, once per process
@@ -36,6 +40,7 @@
 
 #include "curl-api.h"
 #include "executor-private.h"
+#include "listen-watch.h"
 #include "probe.h"
 #include "util/regex-util.h"
 #include "util/socket-owner.h"
@@ -74,6 +79,9 @@ typedef struct HttpProbe {
         sd_event_source *curl_timer;
         sd_event_source *retry_timer;
         unsigned failures;
+        ListenWatch *watch;   /* NULL for Unix sockets, remote hosts, no sock_diag */
+        bool watch_tried;     /* this start: only after the first answer was not the one wanted */
+        bool retry_now;       /* a listener appeared while a request was under way */
         char errbuf[CURL_ERROR_SIZE];
         char status_line[64]; /* the last response's first line, cut */
         bool at_status_line;
@@ -244,6 +252,7 @@ static int http_pre_check(Probe *p) {
 /* ---- curl on sd-event ---- */
 
 static void http_check(HttpProbe *h);
+static void http_watch(HttpProbe *h);
 static int http_issue(HttpProbe *h);
 
 static HttpSocket *http_find_socket(HttpProbe *h, curl_socket_t fd) {
@@ -379,8 +388,17 @@ static void http_check(HttpProbe *h) {
                 } else
                         http_set_error_status(h, res);
 
+                /* Not ready at once: from now on, watch for the listen too
+                 * (its first look, after its events are armed, catches one
+                 * that came in between). */
+                if (!h->watch_tried) {
+                        h->watch_tried = true;
+                        http_watch(h);
+                }
                 r = probe_arm_timer(&h->probe, &h->retry_timer,
-                                    probe_retry_delay(&h->probe, h->failures++), http_on_retry);
+                                    h->retry_now ? 1 : probe_retry_delay(&h->probe, h->failures++),
+                                    http_on_retry);
+                h->retry_now = false;
                 if (r < 0)
                         probe_failed(&h->probe, r, "cannot schedule a retry");
                 return;
@@ -400,6 +418,7 @@ static int http_issue(HttpProbe *h) {
 static void http_cancel(Probe *p) {
         HttpProbe *h = (HttpProbe *) p;
 
+        h->watch = listen_watch_free(h->watch);
         h->retry_timer = sd_event_source_disable_unref(h->retry_timer);
         if (h->multi && h->easy && h->in_multi)
                 (void) curl_api.multi_remove_handle(h->multi, h->easy);
@@ -416,6 +435,49 @@ static void http_cancel(Probe *p) {
         h->sockets = NULL;
         h->n_sockets = 0;
         h->curl_timer = sd_event_source_disable_unref(h->curl_timer);
+}
+
+/* Something listens on the URL's port: ask now, backing off from the start
+ * again if the answer is not yet the one wanted. */
+static void http_on_listening(Probe *p) {
+        HttpProbe *h = (HttpProbe *) p;
+        int r, running;
+
+        h->failures = 0;
+        if (h->in_multi) {
+                h->retry_now = true; /* its failure retries at once */
+                return;
+        }
+        h->retry_timer = sd_event_source_disable_unref(h->retry_timer);
+        r = http_issue(h);
+        if (r < 0) {
+                probe_failed(&h->probe, r, "cannot issue a request to %s", h->url_given);
+                return;
+        }
+        /* Connect and send now, not one loop iteration later through curl's
+         * 0 ms timer (which then finds nothing to do). */
+        (void) curl_api.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        http_check(h);
+}
+
+/* A listen watch for the URL's host and port, if they are on this machine. */
+static void http_watch(HttpProbe *h) {
+        CURLU *u;
+        char *host = NULL, *port = NULL;
+
+        if (h->unix_socket || !(u = curl_api.url()))
+                return;
+        if (curl_api.url_set(u, CURLUPART_URL, h->url, 0) == CURLUE_OK &&
+            curl_api.url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_api.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+                long n = strtol(port, NULL, 10);
+                if (n > 0 && n <= 65535)
+                        (void) listen_watch_new_for_host(&h->probe, host, (uint16_t) n, http_on_listening,
+                                                         &h->watch);
+        }
+        curl_api.free(host);
+        curl_api.free(port);
+        curl_api.url_cleanup(u);
 }
 
 static int http_start(Probe *p) {
@@ -442,6 +504,8 @@ static int http_start(Probe *p) {
         if (r < 0)
                 return r;
         probe_set_status(p, "no answer from %s yet", h->url_given);
+        h->retry_now = false;
+        h->watch_tried = false;
         return http_issue(h);
 }
 

@@ -199,6 +199,52 @@ int mk_executor_set_probe_retry(MkExecutor *e, uint64_t first_usec, uint64_t max
         return 0;
 }
 
+int mk_executor_set_listen_poll(MkExecutor *e, uint64_t interval_usec) {
+        if (!e || (interval_usec > 0 && interval_usec < 100))
+                return -EINVAL;
+        e->listen_poll_usec = interval_usec;
+        return 0;
+}
+
+uint64_t probe_listen_poll(Probe *p) {
+        return p->executor->listen_poll_usec;
+}
+
+int mk_executor_set_listen_event(MkExecutor *e, bool enabled) {
+        if (!e)
+                return -EINVAL;
+        e->listen_event = enabled;
+        return 0;
+}
+
+MkListenWatch mk_executor_get_listen_watch(MkExecutor *e) {
+        return e ? e->listen_watch : MK_LISTEN_WATCH_NONE;
+}
+
+const char *mk_executor_get_listen_watch_reason(MkExecutor *e) {
+        return e ? e->listen_watch_reason : NULL;
+}
+
+uint64_t mk_executor_get_listen_events(MkExecutor *e) {
+        return e ? e->listen_events : 0;
+}
+
+bool probe_listen_event(Probe *p) {
+        return p->executor->listen_event;
+}
+
+void probe_set_listen_watch(Probe *p, MkListenWatch how, const char *reason) {
+        MkExecutor *e = p->executor;
+
+        e->listen_watch = how;
+        free(e->listen_watch_reason);
+        e->listen_watch_reason = reason ? strdup(reason) : NULL;
+}
+
+void probe_count_listen_event(Probe *p) {
+        p->executor->listen_events++;
+}
+
 uint64_t probe_retry_delay(Probe *p, unsigned attempt) {
         MkExecutor *e = p->executor;
         uint64_t d = e->probe_retry_first_usec ?: PROBE_RETRY_FIRST_USEC;

@@ -83,6 +83,13 @@ unsigned probe_index(Probe *p, unsigned *ret_count);
 #define PROBE_RETRY_FIRST_USEC ((uint64_t) 1000)
 #define PROBE_RETRY_MAX_USEC ((uint64_t) 100 * 1000)
 uint64_t probe_retry_delay(Probe *p, unsigned attempt);
+/* The listen watch's interval (mk_executor_set_listen_poll()); 0: off. */
+uint64_t probe_listen_poll(Probe *p);
+/* mk_executor_set_listen_event(): may the watch try the tracepoint? */
+bool probe_listen_event(Probe *p);
+/* What the watch does, for mk_executor_get_listen_watch() (REASON: why not events). */
+void probe_set_listen_watch(Probe *p, MkListenWatch how, const char *reason);
+void probe_count_listen_event(Probe *p);
 /* Arms *S (creating it if needed) as a one-shot CLOCK_MONOTONIC timer USEC
  * from now at the executor's priority, calling CB with P. */
 int probe_arm_timer(Probe *p, sd_event_source **s, uint64_t usec, sd_event_time_handler_t cb);

@@ -2,7 +2,10 @@
 /* The tcp probe: a TCP connection to host:port succeeds. Every address the
  * host resolves to is tried at once with non-blocking connects watched on
  * the loop (EPOLLOUT, then SO_ERROR); when all of a round were refused, a
- * backing-off timer starts the next round. */
+ * backing-off timer starts the next round. For addresses on this machine,
+ * from the first refused round on, a listen watch (listen-watch.h: a
+ * tracepoint event where allowed, else a query every millisecond) learns
+ * when something listens there, and starts a round the moment it does. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -15,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "executor-private.h"
+#include "listen-watch.h"
 #include "probe.h"
 #include "util/socket-owner.h"
 
@@ -44,9 +48,12 @@ struct TcpProbe {
         size_t n_pending;
         unsigned n_rounds;
         sd_event_source *retry;
+        ListenWatch *watch;    /* NULL: no local address, or no sock_diag */
+        bool watch_tried;
 };
 
 static void tcp_round(TcpProbe *t);
+static void tcp_watch(TcpProbe *t);
 
 /* "[::1]:5000", "127.0.0.1:5000" */
 static void format_address(const struct sockaddr *sa, char *buf, size_t size) {
@@ -160,6 +167,7 @@ static void tcp_stop_all(TcpProbe *t) {
                 attempt_close(&t->attempts[i]);
         t->n_pending = 0;
         t->retry = sd_event_source_disable_unref(t->retry);
+        t->watch = listen_watch_free(t->watch);
 }
 
 static int on_retry(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
@@ -171,6 +179,11 @@ static int on_retry(sd_event_source *s _unused_, uint64_t usec _unused_, void *u
 static void round_failed(TcpProbe *t) {
         _cleanup_free_ char *status = NULL;
         int r;
+
+        /* Not ready at once: from now on, watch for the listen too (its
+         * first look, after its events are armed, catches one that came in
+         * between). */
+        tcp_watch(t);
 
         for (size_t i = 0; i < t->n_attempts; i++) {
                 char addr[INET6_ADDRSTRLEN + 16], *s;
@@ -214,6 +227,33 @@ static int on_connected(sd_event_source *s _unused_, int fd, uint32_t revents _u
         return 0;
 }
 
+/* Something listens where we connect: try now, and back off from the start
+ * again if that fails (a service that listens first and accepts later). */
+static void tcp_on_listening(Probe *p) {
+        TcpProbe *t = (TcpProbe *) p;
+
+        t->n_rounds = 0;
+        if (t->n_pending > 0)
+                return; /* a round is under way; its failure retries after 1 ms */
+        t->retry = sd_event_source_disable_unref(t->retry);
+        tcp_round(t);
+}
+
+static void tcp_watch(TcpProbe *t) {
+        _cleanup_free_ struct sockaddr_storage *addrs = NULL;
+
+        if (t->watch_tried)
+                return;
+        t->watch_tried = true;
+        addrs = calloc(t->n_attempts ?: 1, sizeof *addrs);
+        if (!addrs)
+                return;
+        for (size_t i = 0; i < t->n_attempts; i++)
+                addrs[i] = t->attempts[i].address.sa;
+        /* Without a watch (remote host, no sock_diag) the connects go on alone. */
+        (void) listen_watch_new(&t->probe, addrs, t->n_attempts, tcp_on_listening, &t->watch);
+}
+
 /* Starts a connect to every address; the first to succeed wins. */
 static void tcp_round(TcpProbe *t) {
         int r;
@@ -240,7 +280,6 @@ static void tcp_round(TcpProbe *t) {
                 for (size_t i = 0; i < n; i++)
                         t->attempts[i] = (TcpAttempt) { .tcp = t, .address = addrs[i], .fd = -EBADF };
         }
-
         for (size_t i = 0; i < t->n_attempts; i++) {
                 TcpAttempt *a = &t->attempts[i];
 
@@ -280,6 +319,7 @@ static int tcp_start(Probe *p) {
         TcpProbe *t = (TcpProbe *) p;
 
         t->n_rounds = 0;
+        t->watch_tried = false;
         probe_set_status(p, "not tried yet");
         tcp_round(t);
         return 0;
