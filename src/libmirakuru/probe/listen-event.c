@@ -6,8 +6,10 @@
 #include <linux/perf_event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "listen-event.h"
@@ -43,6 +46,7 @@ struct ListenEvent {
         size_t n_cpus;
         size_t ring_size;
         uint64_t wakeups;
+        bool holds_keeper; /* counted in keeper_users */
 };
 
 /* ---- the tracepoint's id and its keeper, once per process ---- */
@@ -63,7 +67,24 @@ struct ListenEvent {
 static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
 static int id_cached;          /* > 0 the id, < 0 the errno, 0 not looked up yet */
 static char id_reason[200];    /* why there is none */
-static int keeper_life_fd = -EBADF; /* our end of the keeper's pipe, never closed */
+/* The keeper holds the anchor only while some watch of ours uses the event
+ * path: when the last one ends (the service became ready, mostly), its
+ * pipe is closed and it exits, paying the grace periods in its own time,
+ * while the service runs or the --then command does; the next watch starts
+ * a new one. At exit we wait (bounded) for any still exiting, so that none
+ * outlives the process that started it. */
+#define RETIRING_MAX 8
+#define EXIT_WAIT_MSEC 1000
+static int keeper_life_fd = -EBADF; /* our end of the live keeper's pipe */
+static int keeper_pidfd = -EBADF;
+static pid_t live_keeper_pid;
+static pid_t keeper_owner;          /* the process that started the keepers */
+static unsigned keeper_users;       /* ListenEvents holding the live keeper */
+static struct {
+        int pidfd;
+        pid_t pid;
+} retiring[RETIRING_MAX];
+static size_t n_retiring;
 
 /* A decimal number from FD (async-signal-safe: the keeper uses it). */
 static int read_id_fd(int fd) {
@@ -114,7 +135,7 @@ static int open_anchor(int id) {
  * tracepoint's id if known, else 0 (find it). Writes { stage, id or
  * -errno } to ANSWER, then holds the anchor until LIFE reads EOF. */
 _Noreturn static void keeper(int id, int answer_fd, int life_fd) {
-        int answer[2] = { 0, id };
+        int answer[3] = { 0, id, 0 };
         int anchor = -EBADF, fd;
         char c;
 
@@ -136,6 +157,7 @@ _Noreturn static void keeper(int id, int answer_fd, int life_fd) {
         }
         if (answer[1] > 0)
                 anchor = open_anchor(answer[1]);
+        answer[2] = (int) getpid();
         if (write(answer_fd, answer, sizeof answer) != (ssize_t) sizeof answer || anchor < 0)
                 _exit(0);
         /* Only the pipe (fd 0) and the anchor (fd 1) stay: no fd of the caller's is held. */
@@ -155,7 +177,7 @@ static int start_keeper(int id) {
         static const char *const stage[] = { "unshare(CLONE_NEWNS)", "making / private", "mounting tracefs",
                                              "reading " TRACEPOINT_ID_PATH };
         _cleanup_close_pair_ int answer_fds[2] = { -EBADF, -EBADF }, life_fds[2] = { -EBADF, -EBADF };
-        int answer[2] = { 0, -EIO };
+        int answer[3] = { 0, -EIO, 0 };
         ssize_t n;
         pid_t pid;
 
@@ -188,14 +210,90 @@ static int start_keeper(int id) {
                                 stage[MIN(answer[0], 3)], strerror(-answer[1]));
                 return answer[1];
         }
+        if (answer[2] <= 0)
+                return -EIO;
         keeper_life_fd = TAKE_FD(life_fds[1]);
+        live_keeper_pid = (pid_t) answer[2];
+        /* Alive: it holds the pipe's other end until we close ours. Where
+         * pidfd_open is refused (valgrind 3.19), the exit wait probes the pid. */
+        keeper_pidfd = (int) syscall(SYS_pidfd_open, live_keeper_pid, 0);
+        if (keeper_pidfd < 0)
+                keeper_pidfd = -EBADF;
+        keeper_owner = getpid();
         return answer[1];
 }
 
-static int tracepoint_id(const char **ret_reason) {
+/* Waits until the keeper PIDFD (or PID) has exited, at most until DEADLINE
+ * (CLOCK_MONOTONIC, ms). */
+static void wait_keeper_exit(int pidfd, pid_t pid, int64_t deadline) {
+        for (;;) {
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                int64_t left = deadline - ((int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000);
+                if (left <= 0)
+                        return;
+                if (pidfd >= 0) {
+                        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                        int r = poll(&p, 1, (int) left);
+                        if (r != 0 && !(r < 0 && errno == EINTR))
+                                return;
+                } else {
+                        if (kill(pid, 0) < 0 && errno == ESRCH)
+                                return;
+                        (void) usleep(1000);
+                }
+        }
+}
+
+/* The last watch ended: the keeper may go (see above). Under id_lock. */
+static void retire_keeper_locked(void) {
+        if (keeper_life_fd < 0)
+                return;
+        if (n_retiring == RETIRING_MAX) {
+                /* Keepers started and ended faster than they exit: wait for the oldest. */
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                wait_keeper_exit(retiring[0].pidfd, retiring[0].pid,
+                                 (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 + EXIT_WAIT_MSEC);
+                safe_close(retiring[0].pidfd);
+                memmove(retiring, retiring + 1, (RETIRING_MAX - 1) * sizeof retiring[0]);
+                n_retiring--;
+        }
+        keeper_life_fd = safe_close(keeper_life_fd);
+        retiring[n_retiring].pidfd = TAKE_FD(keeper_pidfd);
+        retiring[n_retiring].pid = live_keeper_pid;
+        n_retiring++;
+}
+
+/* At exit (of the process that started them only: a forked child holds
+ * copies of our fds, not the keepers): none outlives us. */
+static void __attribute__((destructor)) keepers_at_exit(void) {
+        struct timespec now;
+        int64_t deadline;
+
+        pthread_mutex_lock(&id_lock);
+        if (keeper_owner == 0 || keeper_owner != getpid()) {
+                pthread_mutex_unlock(&id_lock);
+                return;
+        }
+        retire_keeper_locked();
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        deadline = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 + EXIT_WAIT_MSEC;
+        for (size_t i = 0; i < n_retiring; i++) {
+                wait_keeper_exit(retiring[i].pidfd, retiring[i].pid, deadline);
+                retiring[i].pidfd = safe_close(retiring[i].pidfd);
+        }
+        n_retiring = 0;
+        pthread_mutex_unlock(&id_lock);
+}
+
+/* The tracepoint's id, with a live keeper holding its anchor for one more
+ * user; keeper_release() gives it back. */
+static int keeper_acquire(const char **ret_reason) {
         int r;
 
         pthread_mutex_lock(&id_lock);
+        *ret_reason = id_reason;
         if (id_cached == 0) {
                 r = read_id_at("/sys/kernel/tracing");
                 if (r == -ENOENT)
@@ -206,11 +304,27 @@ static int tracepoint_id(const char **ret_reason) {
                         (void) snprintf(id_reason, sizeof id_reason, "cannot read the tracepoint's id from tracefs: %s",
                                         strerror(-r));
                 id_cached = r ?: -EIO;
-        }
-        r = id_cached;
-        *ret_reason = id_reason;
+                r = id_cached;
+        } else if (id_cached > 0 && keeper_life_fd < 0) {
+                /* The id is known; the last keeper retired. A failure here
+                 * costs this watch the event path, not the next one. */
+                r = start_keeper(id_cached);
+                if (r < 0)
+                        (void) snprintf(id_reason, sizeof id_reason, "cannot start the tracepoint's keeper: %s",
+                                        strerror(-r));
+        } else
+                r = id_cached;
+        if (r > 0)
+                keeper_users++;
         pthread_mutex_unlock(&id_lock);
         return r;
+}
+
+static void keeper_release(void) {
+        pthread_mutex_lock(&id_lock);
+        if (keeper_users > 0 && --keeper_users == 0)
+                retire_keeper_locked();
+        pthread_mutex_unlock(&id_lock);
 }
 
 /* ---- the events ---- */
@@ -305,6 +419,10 @@ ListenEvent *listen_event_free(ListenEvent *l) {
                         (void) munmap(c->ring, l->ring_size);
                 safe_close(c->fd);
         }
+        /* Our events are closed first: with the keeper's anchor still
+         * there, none of these closes was the last. */
+        if (l->holds_keeper)
+                keeper_release();
         free(l->cpus);
         free(l);
         return NULL;
@@ -332,13 +450,14 @@ int listen_event_new(sd_event *event, int64_t priority, uint16_t port, listen_ev
         int id, r;
 
         *ret_reason = NULL;
-        id = tracepoint_id(&why);
-        if (id < 0)
-                FAIL(id, "%s", why);
         cpus = calloc(LISTEN_EVENT_MAX_CPUS, sizeof *cpus);
         l = calloc(1, sizeof *l);
         if (!cpus || !l)
                 return -ENOMEM;
+        id = keeper_acquire(&why);
+        if (id < 0)
+                FAIL(id, "%s", why);
+        l->holds_keeper = true;
         r = online_cpus(cpus, LISTEN_EVENT_MAX_CPUS, &n_cpus);
         if (r == -E2BIG)
                 FAIL(r, "more than %d CPUs: one perf event each would cost more than polling", LISTEN_EVENT_MAX_CPUS);

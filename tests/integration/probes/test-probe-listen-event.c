@@ -359,17 +359,20 @@ static size_t find_keepers(pid_t *pids, size_t max) {
         return n;
 }
 
-/* The keeper that holds the tracepoint's anchor (docs/probes.md) ends with
- * the process that started it: a fresh mirakuru-run (as a CI job runs it)
- * with a tcp probe on the event path; made our children by
- * PR_SET_CHILD_SUBREAPER, its keeper must be gone soon after it exits. */
+/* The keeper that holds the tracepoint's anchor (docs/probes.md) goes when
+ * the last watch ends, not when its process does, and never outlives it: a
+ * fresh mirakuru-run (as a CI job runs it) with a tcp probe on the event
+ * path and a --then command of 2 s; made our children by
+ * PR_SET_CHILD_SUBREAPER, its keeper must have exited while the --then
+ * command still runs, and none may be left when the run has exited. */
 static void test_event_keeper_ends_with_process(void **state) {
         need_event_path();
         uint16_t port = free_port(AF_INET);
         char *spec = host_port("127.0.0.1", port), *server_bin = (char *) test_helper("probe-server");
         const char *run = getenv("MIRAKURU_RUN");
-        pid_t before[16], after[16], pid;
-        size_t n_before, n_after, n_new = 0;
+        pid_t before[16], now[16], pid;
+        size_t n_before, n_now, n_retired = 0;
+        bool run_exited = false;
         int status;
 
         assert_non_null(run);
@@ -378,33 +381,39 @@ static void test_event_keeper_ends_with_process(void **state) {
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                execl(run, run, "--verbose", "--tcp", spec, "--then", "true", "--", server_bin, "--delay-ms", DELAY,
-                      "--tcp", spec, (char *) NULL);
+                execl(run, run, "--verbose", "--tcp", spec, "--then", "sleep 2", "--", server_bin, "--delay-ms",
+                      DELAY, "--tcp", spec, (char *) NULL);
                 _exit(127);
         }
+        /* The service listens after 1 s, the run ends 2 s later. */
+        for (int tries = 0; tries < 1000 && n_retired == 0; tries++) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                assert_true(r == 0 || r == pid);
+                if (r == pid) {
+                        run_exited = true;
+                        break;
+                }
+                n_now = find_keepers(now, 16);
+                for (size_t i = 0; i < n_now; i++) {
+                        bool old = false;
+                        for (size_t j = 0; j < n_before; j++)
+                                old = old || before[j] == now[i];
+                        if (!old && waitpid(now[i], NULL, WNOHANG) == now[i])
+                                n_retired++;
+                }
+                usleep(10000);
+        }
+        if (run_exited)
+                fail_msg("the run ended before its keeper had exited");
+        assert_int_equal(n_retired, 1); /* one keeper, retired while the --then command ran */
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
-
-        n_after = find_keepers(after, 16);
-        for (size_t i = 0; i < n_after; i++) {
-                bool old = false;
+        /* Nothing of the run's is left to reap. */
+        n_now = find_keepers(now, 16);
+        for (size_t i = 0; i < n_now; i++)
                 for (size_t j = 0; j < n_before; j++)
-                        old = old || before[j] == after[i];
-                if (old)
-                        continue;
-                n_new++;
-                /* EOF came with the exit; the grace periods follow. */
-                for (int tries = 0; tries < 500; tries++) {
-                        pid_t r = waitpid(after[i], &status, WNOHANG);
-                        if (r == after[i])
-                                break;
-                        assert_int_equal(r, 0);
-                        assert_true(tries < 499); /* 5 s */
-                        usleep(10000);
-                }
-        }
-        assert_int_equal(n_new, 1); /* one keeper per process, and it was the run's */
+                        assert_true(now[i] == before[j] || waitpid(now[i], NULL, WNOHANG) == now[i]);
         assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
         free(spec);
         free(server_bin);
