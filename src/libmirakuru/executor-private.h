@@ -160,6 +160,12 @@ void executor_service_exited(MkExecutor *e);
 /* For notify.c: a datagram from the service (see MkNotifyHandler). */
 void executor_notify(MkExecutor *e, const char *status, unsigned flags);
 
+/* executor-checks.c, before a start: the pre-start check and the probes'
+ * pre-checks (-EADDRINUSE: something already answers), then each probe
+ * reset and prepared. Both set the error when they fail. */
+int executor_run_pre_checks(MkExecutor *e);
+int executor_prepare_probes(MkExecutor *e);
+
 /* mk_executor_set_cgroup_namespace() at spawn: checks that the service has a
  * cgroup of its own and gives the cgroup2 mount point the child covers;
  * sets the error and returns a negative errno if not. */

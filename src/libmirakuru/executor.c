@@ -579,60 +579,6 @@ static void on_placed(Containment *c _unused_, int result, void *userdata) {
 
 /* ---- start ---- */
 
-static int run_pre_checks(MkExecutor *e) {
-        if (e->pre_start_check) {
-                int r = e->pre_start_check(e, e->pre_start_userdata);
-                if (r < 0) {
-                        executor_set_error(e, "%s: the pre-start check failed: %s", e->name, strerror(-r));
-                        return r;
-                }
-                if (r > 0) {
-                        executor_set_error(e, "%s: the pre-start check says it already runs; not started",
-                                           e->name);
-                        return -EADDRINUSE;
-                }
-        }
-        for (size_t i = 0; e->pre_check && i < e->n_probes; i++) {
-                Probe *p = e->probes[i];
-                int r;
-                if (!p->ops->pre_check)
-                        continue;
-                r = p->ops->pre_check(p);
-                if (r < 0) {
-                        executor_set_error(e, "%s: %s pre-check failed: %s", e->name, p->ops->name, strerror(-r));
-                        return r;
-                }
-                if (r > 0) {
-                        executor_set_error(e, "%s: something already answers where the %s probe looks%s%s%s; not started",
-                                           e->name, p->ops->name, p->status ? " (" : "",
-                                           p->status ?: "", p->status ? ")" : "");
-                        return -EADDRINUSE;
-                }
-        }
-        return 0;
-}
-
-static int prepare_probes(MkExecutor *e) {
-        for (size_t i = 0; i < e->n_probes; i++) {
-                Probe *p = e->probes[i];
-                int r;
-                free(p->status);
-                p->status = NULL;
-                p->passed = false;
-                if (!p->ops->prepare)
-                        continue;
-                r = p->ops->prepare(p);
-                if (r < 0) {
-                        if (!e->error)
-                                executor_set_error(e, "%s: %s probe: %s%s%s%s", e->name, p->ops->name,
-                                                   strerror(-r), p->status ? " (" : "",
-                                                   p->status ?: "", p->status ? ")" : "");
-                        return r;
-                }
-        }
-        return 0;
-}
-
 static int open_containment(MkExecutor *e) {
         _cleanup_free_ char *description = strv_join(e->argv, " ");
         _cleanup_free_ char *refusal = NULL;
@@ -792,10 +738,10 @@ int mk_executor_start_async(MkExecutor *e, MkDoneHandler done, void *userdata) {
         /* issue 14: a failure names its step ("could not start: Too many
          * open files" said nothing of where). */
         const char *step = "the pre-checks of the probes";
-        r = run_pre_checks(e);
+        r = executor_run_pre_checks(e);
         if (r >= 0) {
                 step = "preparing the probes";
-                r = prepare_probes(e);
+                r = executor_prepare_probes(e);
         }
         if (r >= 0) {
                 step = "arming the start deadline (a timer)";
