@@ -18,6 +18,7 @@
 #include "util/io-util.h"
 #include "util/macro.h"
 #include "util/ring.h"
+#include "util/time-util.h"
 
 #define READ_CHUNK ((size_t) 64 * 1024)
 /* Reads per wake-up of the drainer, so one flooding service cannot starve
@@ -587,7 +588,7 @@ int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size
 #define TEE_FLUSH_MSEC 2000
 
 static void tee_flush_final(Capture *c) {
-        struct timespec start;
+        uint64_t start;
 
         if (c->tee_fd < 0 || !c->tee_pollable)
                 return;
@@ -598,11 +599,9 @@ static void tee_flush_final(Capture *c) {
                 (void) read_locked(c, READS_PER_SYNC);
         pthread_mutex_unlock(&c->lock);
 
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        start = now_usec();
         while (c->tee_fd >= 0 && c->tee_off < c->tee_len) {
-                struct timespec now;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+                long spent = (long) ((now_usec() - start) / 1000);
                 struct pollfd p = { .fd = c->tee_fd, .events = POLLOUT };
                 if (spent >= TEE_FLUSH_MSEC || poll(&p, 1, (int) (TEE_FLUSH_MSEC - spent)) <= 0 ||
                     (p.revents & (POLLERR | POLLNVAL)))

@@ -24,17 +24,12 @@
 #include "mirakuru.h"
 #include "util/macro.h"
 #include "util/pidfd-util.h"
+#include "util/time-util.h"
 
 /* How long a sweep may go on, at most (a fork bomb is caught in a few passes). */
 #define SWEEP_USEC (10 * UINT64_C(1000000))
 
 static pid_t kept_pid; /* the continuing process, in itself: its atexit() sweep */
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 /* The parent pid of PID from /proc/PID/stat, or -1. */
 static pid_t ppid_of(pid_t pid) {

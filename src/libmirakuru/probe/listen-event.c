@@ -20,11 +20,11 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "listen-event.h"
 #include "util/macro.h"
+#include "util/time-util.h"
 
 #define TRACEPOINT_ID_PATH "events/sock/inet_sock_set_state/id"
 /* One fd and two pages per CPU: beyond this many, polling is the better deal. */
@@ -74,7 +74,7 @@ static char id_reason[200];    /* why there is none */
  * a new one. At exit we wait (bounded) for any still exiting, so that none
  * outlives the process that started it. */
 #define RETIRING_MAX 8
-#define EXIT_WAIT_MSEC 1000
+#define EXIT_WAIT_USEC (1000 * UINT64_C(1000))
 static int keeper_life_fd = -EBADF; /* our end of the live keeper's pipe */
 static int keeper_pidfd = -EBADF;
 static pid_t live_keeper_pid;
@@ -224,17 +224,12 @@ static int start_keeper(int id) {
 }
 
 /* Waits until the keeper PIDFD (or PID) has exited, at most until DEADLINE
- * (CLOCK_MONOTONIC, ms). */
-static void wait_keeper_exit(int pidfd, pid_t pid, int64_t deadline) {
-        for (;;) {
-                struct timespec now;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                int64_t left = deadline - ((int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000);
-                if (left <= 0)
-                        return;
+ * (now_usec()). */
+static void wait_keeper_exit(int pidfd, pid_t pid, uint64_t deadline) {
+        for (uint64_t now = now_usec(); now < deadline; now = now_usec()) {
                 if (pidfd >= 0) {
                         struct pollfd p = { .fd = pidfd, .events = POLLIN };
-                        int r = poll(&p, 1, (int) left);
+                        int r = poll(&p, 1, (int) ((deadline - now + 999) / 1000));
                         if (r != 0 && !(r < 0 && errno == EINTR))
                                 return;
                 } else {
@@ -251,10 +246,7 @@ static void retire_keeper_locked(void) {
                 return;
         if (n_retiring == RETIRING_MAX) {
                 /* Keepers started and ended faster than they exit: wait for the oldest. */
-                struct timespec now;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                wait_keeper_exit(retiring[0].pidfd, retiring[0].pid,
-                                 (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 + EXIT_WAIT_MSEC);
+                wait_keeper_exit(retiring[0].pidfd, retiring[0].pid, now_usec() + EXIT_WAIT_USEC);
                 safe_close(retiring[0].pidfd);
                 memmove(retiring, retiring + 1, (RETIRING_MAX - 1) * sizeof retiring[0]);
                 n_retiring--;
@@ -268,8 +260,7 @@ static void retire_keeper_locked(void) {
 /* At exit (of the process that started them only: a forked child holds
  * copies of our fds, not the keepers): none outlives us. */
 static void __attribute__((destructor)) keepers_at_exit(void) {
-        struct timespec now;
-        int64_t deadline;
+        uint64_t deadline;
 
         pthread_mutex_lock(&id_lock);
         if (keeper_owner == 0 || keeper_owner != getpid()) {
@@ -277,8 +268,7 @@ static void __attribute__((destructor)) keepers_at_exit(void) {
                 return;
         }
         retire_keeper_locked();
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        deadline = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 + EXIT_WAIT_MSEC;
+        deadline = now_usec() + EXIT_WAIT_USEC;
         for (size_t i = 0; i < n_retiring; i++) {
                 wait_keeper_exit(retiring[i].pidfd, retiring[i].pid, deadline);
                 retiring[i].pidfd = safe_close(retiring[i].pidfd);
