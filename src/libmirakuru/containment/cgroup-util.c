@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -402,33 +401,44 @@ bool cg_name_is_stale(const char *prefix, const char *name) {
         return now_start != start; /* the pid was reused */
 }
 
-/* Waits up to TIMEOUT_MS for CGROUP to empty, watching cgroup.events. */
+/* Waits up to TIMEOUT_MS for CGROUP to empty, woken by cgroup.events.
+ * kernfs files poll with POLLPRI when they change (after a read from the
+ * start re-arms them); no inotify: closing the last inotify fd of a process
+ * waits for an SRCU grace period (fsnotify_destroy_group), 10-20 ms here. */
 int cg_wait_empty_blocking(const char *cgroup, int timeout_ms) {
         _cleanup_free_ char *events = NULL;
         _cleanup_close_ int fd = -EBADF;
+        uint64_t deadline = cg_now_usec() + (uint64_t) timeout_ms * 1000;
         int r;
 
         if (asprintf_safe(&events, "%s/cgroup.events", cgroup) < 0)
                 return -ENOMEM;
-        fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        fd = open(events, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return -errno;
-        if (inotify_add_watch(fd, events, IN_MODIFY) < 0)
                 return errno == ENOENT ? 0 : -errno;
         for (;;) {
-                char buf[4096];
-                struct pollfd p = { .fd = fd, .events = POLLIN };
+                char buf[256];
+                struct pollfd p = { .fd = fd, .events = POLLPRI };
+                uint64_t now;
+                ssize_t n;
 
-                r = cg_is_populated(cgroup);
+                if (lseek(fd, 0, SEEK_SET) < 0)
+                        return -errno;
+                n = read(fd, buf, sizeof buf - 1);
+                if (n < 0)
+                        return errno == ENODEV || errno == ENOENT ? 0 : -errno;
+                buf[n] = 0;
+                r = strstr(buf, "populated 1") ? 1 : strstr(buf, "populated 0") ? 0 : -EBADMSG;
                 if (r <= 0)
                         return r;
-                r = poll(&p, 1, timeout_ms);
+                now = cg_now_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                /* The kernel rate-limits these notifications (one per ~10 ms
+                 * per cgroup, the last one delivered late, never lost). */
+                r = poll(&p, 1, (int) ((deadline - now + 999) / 1000));
                 if (r < 0 && errno != EINTR)
                         return -errno;
-                if (r == 0)
-                        return -ETIMEDOUT;
-                while (read(fd, buf, sizeof buf) > 0)
-                        ;
         }
 }
 

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,60 +27,60 @@
 /* Stale siblings (of dead supervisors) are looked for at every setup, but
  * a readdir() of all siblings, our own services' included, at each one
  * made starting N services cost N^2 (2,000 services: 14 s of system time).
- * So the parent is read whole at the first setup (and once a minute, and
- * when inotify's queue overflowed); in between an inotify watch on it
- * says which directories appeared, and only a new one that is not ours
- * and stale (cg_name_is_stale()) makes us read it again. Returns what
+ * So the parent is read whole at the first setup (and once a minute); in
+ * between, one stat() of it says how many subdirectories it has (kernfs:
+ * st_nlink is 2 + subdirectories), and only more than the last read left
+ * plus the ones we made since makes us read it again. (An inotify watch on
+ * the parent said the same, but the last close of an inotify fd waits for
+ * an SRCU grace period: it added 10-20 ms to the exit of every
+ * mirakuru-run on this backend, bench/oneshot.) Returns what
  * cg_clean_stale() does, 0 when it was not needed. */
 #define STALE_RESCAN_USEC (60ULL * 1000 * 1000)
 
-static bool stale_appeared(int fd) {
-        _Alignas(struct inotify_event) char buf[4096];
-        bool found = false;
-        ssize_t n;
+static pthread_mutex_t stale_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *stale_parent;     /* the parent read last */
+static long stale_expected;    /* its subdirectories we know of */
+static uint64_t stale_last_full;
 
-        while ((n = read(fd, buf, sizeof buf)) > 0)
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *ev = (const struct inotify_event *) p;
-                        p += sizeof *ev + ev->len;
-                        if ((ev->mask & IN_Q_OVERFLOW) ||
-                            (ev->len > 0 && cg_name_is_stale(CGROUP_PREFIX, ev->name)))
-                                found = true;
-                }
-        return found;
+static long subdirectories(const char *dir) {
+        struct stat st;
+        if (stat(dir, &st) < 0 || st.st_nlink < 2)
+                return -1;
+        return (long) st.st_nlink - 2;
+}
+
+static bool is_child_of(const char *path, const char *parent) {
+        size_t l = strlen(parent);
+        return strncmp(path, parent, l) == 0 && path[l] == '/' && path[l + 1] && !strchr(path + l + 1, '/');
+}
+
+/* We made (DELTA 1) or removed (-1) the cgroup PATH. */
+static void stale_note(const char *path, long delta) {
+        (void) pthread_mutex_lock(&stale_lock);
+        if (stale_parent && is_child_of(path, stale_parent))
+                stale_expected += delta;
+        (void) pthread_mutex_unlock(&stale_lock);
 }
 
 static int clean_stale(const char *parent) {
-        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-        static char *watched;
-        static pid_t watched_by;
-        static int inotify_fd = -EBADF;
-        static uint64_t last_full;
         uint64_t now = cg_now_usec();
+        long n = subdirectories(parent);
         int r = 0;
 
-        (void) pthread_mutex_lock(&lock);
-        if (watched_by != getpid()) {
-                /* A forked child: the fd is the parent's too; start afresh. */
-                inotify_fd = safe_close(inotify_fd);
-                free(watched);
-                watched = NULL;
-        }
-        bool same = watched && strcmp(watched, parent) == 0 && inotify_fd >= 0;
-        if (!same || now - last_full >= STALE_RESCAN_USEC || stale_appeared(inotify_fd)) {
+        (void) pthread_mutex_lock(&stale_lock);
+        bool same = stale_parent && strcmp(stale_parent, parent) == 0;
+        if (!same || n < 0 || n > stale_expected || now - stale_last_full >= STALE_RESCAN_USEC) {
                 if (!same) {
-                        inotify_fd = safe_close(inotify_fd);
-                        free(watched);
-                        watched = strdup(parent);
-                        watched_by = getpid();
-                        inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-                        if (inotify_fd >= 0 && inotify_add_watch(inotify_fd, parent, IN_CREATE | IN_MOVED_TO) < 0)
-                                inotify_fd = safe_close(inotify_fd);
+                        free(stale_parent);
+                        stale_parent = strdup(parent);
                 }
                 r = cg_clean_stale(parent, CGROUP_PREFIX);
-                last_full = now;
+                stale_last_full = now;
+                n = subdirectories(parent);
         }
-        (void) pthread_mutex_unlock(&lock);
+        /* Fewer than expected: some went (ours counted already). */
+        stale_expected = n;
+        (void) pthread_mutex_unlock(&stale_lock);
         return r;
 }
 
@@ -114,6 +113,7 @@ int cgroup_backend_make(CgroupContainment *g) {
                 return r;
         }
         g->remove = true;
+        stale_note(path, 1);
         c->cgroup_path = TAKE_PTR(path);
         g->dir_fd = open(c->cgroup_path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (g->dir_fd < 0) {
@@ -179,8 +179,12 @@ void cgroup_backend_release(CgroupContainment *g) {
         }
         /* An empty directory needs no fd to go (a setup that failed for
          * want of fds must not leave it); a tree is walked. */
-        if (c->cgroup_path && g->remove && rmdir(c->cgroup_path) < 0 && errno != ENOENT)
-                (void) cg_remove(c->cgroup_path);
+        if (c->cgroup_path && g->remove) {
+                if (rmdir(c->cgroup_path) < 0 && errno != ENOENT)
+                        (void) cg_remove(c->cgroup_path);
+                if (access(c->cgroup_path, F_OK) < 0 && errno == ENOENT)
+                        stale_note(c->cgroup_path, -1);
+        }
         /* Unregister last: until the cgroup is gone the guard still covers it. */
         guard_remove(&g->guard);
         g->dir_fd = safe_close(g->dir_fd);
@@ -342,7 +346,7 @@ int cgroup_backend_watch_empty(Containment *c) {
 }
 
 /* The main process was reaped: look again from the loop. Once it is
- * reaped the cgroup usually reads "populated 0" at once, but the inotify
+ * reaped the cgroup usually reads "populated 0" at once, but the poll
  * notification of that can lag: the kernel rate-limits cgroup.events
  * notifications to one per ~10 ms per cgroup, so a service that stops soon
  * after it started would wait for it (bench/ measured 15 ms instead of ~5
