@@ -25,6 +25,7 @@
 #include "util/macro.h"
 #include "util/pidfd-util.h"
 #include "util/time-util.h"
+#include "util/proc-stat.h"
 
 /* How long a sweep may go on, at most (a fork bomb is caught in a few passes). */
 #define SWEEP_USEC (10 * UINT64_C(1000000))
@@ -33,23 +34,8 @@ static pid_t kept_pid; /* the continuing process, in itself: its atexit() sweep 
 
 /* The parent pid of PID from /proc/PID/stat, or -1. */
 static pid_t ppid_of(pid_t pid) {
-        char path[64], buf[512];
-        ssize_t n;
-        int fd, ppid;
-
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -1;
-        n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-                return -1;
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')');
-        if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
-                return -1;
-        return (pid_t) ppid;
+        ProcStat st;
+        return proc_stat_read(pid, &st) < 0 ? -1 : st.ppid;
 }
 
 typedef struct PidList {

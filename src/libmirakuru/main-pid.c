@@ -20,6 +20,7 @@
 
 #include "executor-private.h"
 #include "util/pidfd-util.h"
+#include "util/proc-stat.h"
 
 /* Without pidfd_open(2) (valgrind 3.19, old kernels): look this often. */
 #define MAIN_PID_POLL_USEC (50 * MK_USEC_PER_MSEC)
@@ -146,17 +147,10 @@ static int on_followed_exit(sd_event_source *s _unused_, int fd _unused_, uint32
 
 static int on_followed_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         MkExecutor *e = userdata;
-        char path[64], state = 0;
+        ProcStat st;
 
         /* Gone, or a zombie its parent has not reaped yet. */
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) e->main.pid);
-        FILE *f = fopen(path, "re");
-        if (f) {
-                if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-                        state = 0;
-                fclose(f);
-        }
-        if (!f || state == 'Z' || state == 'X') {
+        if (proc_stat_read(e->main.pid, &st) < 0 || proc_state_exited(st.state)) {
                 followed_ended(e);
                 return 0;
         }

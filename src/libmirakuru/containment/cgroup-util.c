@@ -13,6 +13,7 @@
 #include "cgroup-tree.h"
 #include "cgroup-util.h"
 #include "util/macro.h"
+#include "util/proc-stat.h"
 
 #define SIGNAL_PASSES_MAX 1000
 /* A catchable signal need not chase a fork loop: the kill signal follows. */
@@ -291,28 +292,11 @@ int cg_remove(const char *cgroup) {
 }
 
 int proc_start_time(pid_t pid, uint64_t *ret) {
-        char path[64], buf[1024];
-        _cleanup_close_ int fd = -EBADF;
-        unsigned long long v;
-        ssize_t l;
-
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        l = read(fd, buf, sizeof buf - 1);
-        if (l < 0)
-                return -errno;
-        buf[l] = '\0';
-        /* comm may hold spaces and parentheses: parse after the last ')'. */
-        const char *p = strrchr(buf, ')');
-        if (!p)
-                return -EBADMSG;
-        /* Fields from 3 (state) on; start time is field 22. */
-        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                   &v) != 1)
-                return -EBADMSG;
-        *ret = v;
+        ProcStat st;
+        int r = proc_stat_read(pid, &st);
+        if (r < 0)
+                return r;
+        *ret = st.start_time;
         return 0;
 }
 

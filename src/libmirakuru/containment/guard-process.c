@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "guard-protocol.h"
+#include "util/proc-stat.h"
 
 #define GUARD_KILL_PASSES 1000
 #define GUARD_EMPTY_WAIT_MS 10000
@@ -173,7 +174,6 @@ static bool parse_int(const char **p, int32_t *ret) {
 }
 
 static void scan_proc(void) {
-        char buf[512];
         int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ssize_t n;
 
@@ -185,7 +185,8 @@ static void scan_proc(void) {
                         const struct dirent64 *de = (const struct dirent64 *) (dents_buf + off);
                         char path[64], *q;
                         const char *p;
-                        ProcRow row = {};
+                        ProcRow row;
+                        ProcStat st;
                         int32_t pid = 0;
 
                         off += de->d_reclen;
@@ -196,12 +197,9 @@ static void scan_proc(void) {
                         for (const char *c = de->d_name; *c; c++)
                                 *q++ = *c;
                         memcpy(q, "/stat", sizeof "/stat");
-                        if (read_at(proc, path, buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')) || !p[1] || !p[2])
+                        if (proc_stat_read_at(proc, path, &st) < 0)
                                 continue;
-                        p += 3; /* ") S" */
-                        row.pid = pid;
-                        if (!parse_int(&p, &row.ppid) || !parse_int(&p, &row.pgrp) || !parse_int(&p, &row.session))
-                                continue;
+                        row = (ProcRow) { .pid = pid, .ppid = st.ppid, .pgrp = st.pgrp, .session = st.session };
                         if (n_rows == rows_size) {
                                 size_t size = rows_size ? rows_size * 2 : 4096;
                                 void *m = rows ? mremap(rows, rows_size * sizeof(ProcRow), size * sizeof(ProcRow), MREMAP_MAYMOVE)

@@ -21,6 +21,7 @@
 #include "guard.h"
 #include "util/macro.h"
 #include "util/pidfd-util.h"
+#include "util/proc-stat.h"
 
 #define GUARD_REPLY_TIMEOUT_MS 5000
 /* While services are registered, the guard's health is looked at this
@@ -348,22 +349,10 @@ static int guard_ensure(void) {
 /* The guard was stopped (SIGSTOP, a tracer) or is gone: it cannot do its
  * job. From /proc/PID/stat's state. */
 static bool guard_unhealthy(pid_t pid) {
-        char path[64], buf[512];
-        _cleanup_close_ int fd = -EBADF;
-        ssize_t l;
-
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        ProcStat st;
+        if (proc_stat_read(pid, &st) < 0)
                 return true;
-        l = read(fd, buf, sizeof buf - 1);
-        if (l <= 0)
-                return true;
-        buf[l] = '\0';
-        const char *p = strrchr(buf, ')');
-        if (!p || !p[1] || !p[2])
-                return true;
-        return strchr("TtZXx", p[2]) != NULL;
+        return strchr("TtZXx", st.state) != NULL;
 }
 
 /* Replaces a guard that was stopped or killed (the service's side can do

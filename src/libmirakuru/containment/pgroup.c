@@ -33,6 +33,7 @@
 #include "containment.h"
 #include "guard.h"
 #include "util/time-util.h"
+#include "util/proc-stat.h"
 
 #define RECHECK_FIRST_USEC 1000
 #define RECHECK_MAX_USEC (50 * 1000)
@@ -56,25 +57,12 @@ typedef struct ProcInfo {
 } ProcInfo;
 
 static int read_proc_info(pid_t pid, ProcInfo *ret) {
-        char path[64], buf[1024];
-        int fd, ppid, pgrp, session;
-        char state;
-        ssize_t l;
-
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        l = read(fd, buf, sizeof buf - 1);
-        safe_close(fd);
-        if (l <= 0)
-                return -ESRCH;
-        buf[l] = '\0';
-        const char *p = strrchr(buf, ')');
-        if (!p || sscanf(p + 2, "%c %d %d %d", &state, &ppid, &pgrp, &session) != 4)
-                return -EBADMSG;
-        *ret = (ProcInfo) { .pid = pid, .ppid = ppid, .pgrp = pgrp, .session = session,
-                            .zombie = state == 'Z' || state == 'X' };
+        ProcStat st;
+        int r = proc_stat_read(pid, &st);
+        if (r < 0)
+                return r;
+        *ret = (ProcInfo) { .pid = pid, .ppid = st.ppid, .pgrp = st.pgrp, .session = st.session,
+                            .zombie = proc_state_exited(st.state) };
         return 0;
 }
 
