@@ -27,6 +27,9 @@ processes:
   db:
     command: exec $run_as $PGBIN/postgres -D $T/data -k $T -p $PG -c listen_addresses=127.0.0.1 -c fsync=off
     tcp: 127.0.0.1:$PG
+    # postgres listens before it is ready ("the database system is starting
+    # up"): the tcp probe alone let the app's psql in too early.
+    output: database system is ready to accept connections
     pid_file: $T/data/postmaster.pid
     kill_mode: mixed
     start_timeout: 120

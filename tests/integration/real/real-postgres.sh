@@ -8,6 +8,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$PGBIN" ] || skip "no /usr/lib/postgresql/*/bin: the Debian package postgresql is not installed"
 need "$PGBIN/postgres" postgresql
 need psql postgresql-client
+need pg_isready postgresql-client
 USER_=postgres
 [ "$(id -u)" = 0 ] || USER_=$(id -un)
 [ "$(id -u)" != 0 ] || chown "$USER_" "$T"
@@ -34,7 +35,10 @@ grep -q 'received smart shutdown request\|received fast shutdown request' "$T/er
 # 2. pg_ctl start: it starts the postmaster, waits until it is ready and
 # exits 0; the postmaster (postmaster.pid) is the service from then on.
 P=$(free_port)
+# postgres listens before it is ready, and pg_ctl logs to its own file: a
+# query says when it is (pg_isready), not the port.
 run_ok "pg_ctl start" --kill-mode mixed --timeout 120 --pid-file "$T/data/postmaster.pid" --tcp "127.0.0.1:$P" \
+        --exec-probe "pg_isready -q -h 127.0.0.1 -p $P" \
         --then "$REC; record && [ \"\$MIRAKURU_PID\" = \"\$(head -1 $T/data/postmaster.pid)\" ] &&
                 psql -h 127.0.0.1 -p $P -U postgres -Atc 'select 1' | grep -qx 1" \
         -- $run_as "$PGBIN/pg_ctl" -D "$T/data" -l "$T/pg_ctl.log" -w \
