@@ -58,6 +58,10 @@ static void check_placement(MkExecutor *e) {
                 break;
         default:
                 assert_null(cg);
+                /* How members are found: walking down from the service, or
+                 * (MIRAKURU_PGROUP_SCAN) a scan of every process. */
+                assert_non_null(strstr(mk_executor_get_containment_reason(e),
+                                       getenv("MIRAKURU_PGROUP_SCAN") ? "a scan of /proc" : "/task/*/children"));
         }
 }
 
