@@ -279,18 +279,11 @@ static bool can_walk(void) {
 }
 
 /* Every process on the system (a look begun after FRESH_AFTER), with
- * members of the service marked; or, where the kernel lists children and
- * we are the subreaper, the members alone (walk_members()). */
-static int scan_members(pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
+ * members of the service marked. */
+static int scan_all(pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
         _cleanup_free_ ProcInfo *all = NULL;
         size_t n = 0;
         int r;
-
-        if (can_walk() && !getenv("MIRAKURU_PGROUP_SCAN")) {
-                r = walk_members(main_pid, main_reaped, ret, ret_n);
-                if (r != -E2BIG)
-                        return r;
-        }
 
         r = read_procs_since(fresh_after, &all, &n);
         if (r < 0)
@@ -331,6 +324,17 @@ static int scan_members(pid_t main_pid, bool main_reaped, uint64_t fresh_after, 
         *ret = TAKE_PTR(all);
         *ret_n = n;
         return 0;
+}
+
+/* The members (flagged), where the kernel lists children and we are the
+ * subreaper by walking down (walk_members()), else by scan_all(). */
+static int scan_members(pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
+        if (can_walk() && !getenv("MIRAKURU_PGROUP_SCAN")) {
+                int r = walk_members(main_pid, main_reaped, ret, ret_n);
+                if (r != -E2BIG)
+                        return r;
+        }
+        return scan_all(main_pid, main_reaped, fresh_after, ret, ret_n);
 }
 
 static bool pid_in(const pid_t *a, size_t n, pid_t p) {
