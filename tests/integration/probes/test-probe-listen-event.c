@@ -122,6 +122,39 @@ static void test_event_tcp(void **state) {
         mk_executor_unref(e);
 }
 
+/* A service that listens at once (no delay): the poll finds it before
+ * the event path would be armed (50 ms after the watch began), so the
+ * start never opens the tracepoint, whose last close costs the process
+ * 30-70 ms of RCU grace periods at its exit (a one-shot mirakuru-run with a
+ * short --then paid them: 34 ms a cycle instead of 7). Where the start
+ * itself took longer than that (a loaded machine, valgrind), the event
+ * path must have been armed instead. */
+static void test_quick_listener_skips_the_event_path(void **state) {
+        need_event_path();
+        uint16_t port = free_port(AF_INET);
+        char *spec = host_port("127.0.0.1", port);
+        MkExecutor *e = server(WATCH_TIMEOUT_USEC, "--tcp", spec, NULL);
+        uint64_t began, took;
+
+        assert_int_equal(mk_executor_set_probe_retry(e, RETRY_USEC, RETRY_USEC), 0);
+        assert_int_equal(mk_executor_add_tcp_probe(e, "127.0.0.1", port), 0);
+        began = test_now_usec();
+        assert_start(e, 0);
+        took = test_now_usec() - began;
+        fprintf(stderr, "# ready after %.1f ms: %s (%s)\n", (double) took / 1000,
+                mk_executor_get_listen_watch(e) == MK_LISTEN_WATCH_EVENT ? "event" : "poll",
+                mk_executor_get_listen_watch_reason(e) ?: "-");
+        if (took < 45 * MK_USEC_PER_MSEC) {
+                assert_int_equal(mk_executor_get_listen_watch(e), MK_LISTEN_WATCH_POLL);
+                assert_contains(mk_executor_get_listen_watch_reason(e), "within 50 ms");
+                assert_int_equal(mk_executor_get_listen_events(e), 0);
+        } else if (took > 60 * MK_USEC_PER_MSEC)
+                assert_int_equal(mk_executor_get_listen_watch(e), MK_LISTEN_WATCH_EVENT);
+        assert_int_equal(mk_executor_stop(e), 0);
+        mk_executor_unref(e);
+        free(spec);
+}
+
 /* The same for http ("localhost": ::1 and 127.0.0.1), the request sent on the event. */
 static void test_event_http(void **state) {
         need_event_path();
@@ -421,6 +454,8 @@ static void test_event_keeper_ends_with_process(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                /* First: no keeper of an earlier test is still exiting. */
+                cmocka_unit_test(test_quick_listener_skips_the_event_path),
                 cmocka_unit_test(test_event_tcp),
                 cmocka_unit_test(test_event_http),
                 cmocka_unit_test(test_event_other_listeners_do_not_make_ready),
