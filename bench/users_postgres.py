@@ -14,7 +14,8 @@ tee for Python's OutputExecutor, pg_ctl's -l for the pytest-postgresql way.
 Tools, in this order in each round:
 - mirakuru: the library through ctypes, an output probe on that line,
   kill mode mixed (the postmaster stops its workers itself);
-- mirakuru-run: --output on that line, --then 'date +%s.%N > F' as stamp;
+- mirakuru-run: --output on that line, --then 'exec bench-stamp F' as
+  stamp (users.py's then_stamp(), as for redis);
 - mirakuru-run-pg_isready: the same with --exec-probe 'pg_isready ...';
 - python-output: Python mirakuru's OutputExecutor on that line (stderr
   through `2>&1 | tee` to its pipe);
@@ -154,7 +155,7 @@ def run_library(a, pg, port, logf):
 def run_cli(a, pg, port, logf, probe):
     stamp = logf + '.then'
     p = subprocess.run([a.mirakuru_run, '--timeout', '60', '--kill-mode', 'mixed', '--log', logf, *probe,
-                        '--then', f'date +%s.%N > {shlex.quote(stamp)}', '--', *pg.argv(port)],
+                        '--then', a.then_stamp(stamp), '--', *pg.argv(port)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise RuntimeError(f'mirakuru-run exited {p.returncode}: {p.stderr[-1000:]}')
