@@ -30,8 +30,6 @@ import glob
 import os
 import re
 import shlex
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -230,8 +228,3 @@ def postgres_side_by_side(a, n, tmp, log, free_port):
     finally:
         pg.stop_leftover()
     return res
-
-
-if __name__ == '__main__':
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    print(__doc__)
