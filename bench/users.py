@@ -10,7 +10,9 @@ Run through bench/run (which builds and passes the paths); alone:
 Rows:
 - one-shot CLI cycles per backend (bench/oneshot: a fresh mirakuru-run per
   cycle, --output ready --then true), against the one-shot floor (a fresh C
-  program doing the same with posix_spawn: bench-service oneshot-floor);
+  program doing the same with posix_spawn: bench-service oneshot-floor); the
+  systemd backend beside the sandboxed manager (tests/sandbox/mirakuru-sandbox),
+  interleaved with cgroup cycles in the same sandbox;
 - slow-start readiness per probe at the library level (mirakuru-bench
   slow-start), services ready after a random 0.2-3 s, and our CPU while
   waiting 3 s for tcp and http (mirakuru-bench wait-cpu); tcp and http with
@@ -19,10 +21,17 @@ Rows:
 - side by side with Python mirakuru (the copy in ../shared/reference):
   readiness of the same bench-service after the same delays (tcp, http,
   output; stamp before listen()/write() to start() returning), start+stop as
-  one fresh process per cycle, peak RSS of that process;
-- one real server (redis-server from Debian): readiness against the time
-  redis itself logs "Ready to accept connections", both tools.
+  one fresh process per cycle (mirakuru-run with the backend a user gets by
+  default, and with the process-group backend), peak RSS of that process;
+- real servers from Debian, readiness against the time the server itself
+  logs as ready, both tools: redis-server ("Ready to accept connections"),
+  postgres ("database system is ready to accept connections";
+  bench/users_postgres.py).
 Ratios come from this run only. Nothing here runs in `meson test`.
+
+As root it runs inside a cgroup v2 directory made for it
+(tests/sandbox/in-test-cgroup: it re-executes itself there), so that every
+cgroup the library makes lies below a directory of the bench's own.
 """
 import argparse
 import ctypes
@@ -31,6 +40,7 @@ import os
 import random
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -42,6 +52,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import users_postgres  # noqa: E402
 
 
 def log(msg):
@@ -151,17 +163,30 @@ def timed_wait4(a, argv, env=None):
     return float(ms), int(rss)
 
 
+def backend_used(a, env=None):
+    """The backend mirakuru-run really uses (its --verbose "containment:")."""
+    p = subprocess.run([a.mirakuru_run, '--verbose', '--output', 'ready', '--then', 'true', '--'] + SERVICE, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    m = re.search(r'containment: ([a-z-]+)', p.stderr)
+    return m.group(1) if m else f'unknown (exit {p.returncode})'
+
+
 def oneshot_side_by_side(a, n):
-    """Fresh process per cycle, interleaved: mirakuru-run (process-group),
+    """Fresh process per cycle, interleaved: mirakuru-run with the default
+    backend (auto: what users get) and with the process-group backend,
     Python mirakuru, and the floor. ms and peak RSS (KiB) of the process."""
     code = ('import subprocess, sys; sys.path.insert(0, sys.argv[1]); from mirakuru import OutputExecutor; '
             "e = OutputExecutor(['sh', '-c', 'echo ready; exec sleep 300'], banner='ready', timeout=30); "
             "e.start(); subprocess.run(['sh', '-c', 'true'], check=True); e.stop()")
-    env = dict(os.environ, MIRAKURU_CONTAINMENT='process-group')
-    res = {'mirakuru-run': ([], []), 'python': ([], []), 'floor': ([], [])}
+    auto = {k: v for k, v in os.environ.items() if k != 'MIRAKURU_CONTAINMENT'}
+    pgroup = dict(auto, MIRAKURU_CONTAINMENT='process-group')
+    res = {'mirakuru-run': ([], []), 'mirakuru-run-pgroup': ([], []), 'python': ([], []), 'floor': ([], [])}
+    res['auto'] = backend_used(a, auto)
+    cli = [a.mirakuru_run, '--output', 'ready', '--then', 'true', '--'] + SERVICE
     for _ in range(n):
         for name, argv, e in (
-                ('mirakuru-run', [a.mirakuru_run, '--output', 'ready', '--then', 'true', '--'] + SERVICE, env),
+                ('mirakuru-run', cli, auto),
+                ('mirakuru-run-pgroup', cli, pgroup),
                 ('python', [sys.executable, '-c', code, a.reference], None),
                 ('floor', [a.service, 'oneshot-floor'], None)):
             ms, rss = timed_wait4(a, argv, e)
@@ -170,18 +195,39 @@ def oneshot_side_by_side(a, n):
     return res
 
 
-def oneshot_backends(a, n):
+def oneshot_backends(a, n, backends='cgroup process-group', sandbox=None):
     """bench/oneshot: a fresh mirakuru-run per cycle per backend (cgroup in
-    a test cgroup). {backend: median ms}."""
-    p = subprocess.run([os.path.join(HERE, 'oneshot'), str(n), a.mirakuru_run], capture_output=True, text=True)
+    a test cgroup; with SANDBOX, beside its systemd manager).
+    {backend: (median, p10, p90 ms, the backend really used)}."""
+    argv = [os.path.join(HERE, 'oneshot'), str(n), a.mirakuru_run]
+    if sandbox:
+        argv = [sandbox] + argv
+    p = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, BENCH_ONESHOT_BACKENDS=backends))
     out = {}
     for line in p.stdout.splitlines():
         f = [x.strip() for x in line.strip('|').split('|')]
-        if len(f) == 5 and f[1] in ('cgroup', 'process-group'):
-            out[f[1]] = (float(f[2]), float(f[3]), float(f[4]))
+        if len(f) == 6 and f[1] in backends.split():
+            out[f[1]] = (float(f[2]), float(f[3]), float(f[4]), f[5])
     if p.returncode != 0 or not out:
-        log(f'bench/oneshot failed: {p.stderr[-1000:]}')
+        log(f'bench/oneshot {"in " + sandbox if sandbox else ""} failed (exit {p.returncode}): {p.stderr[-1000:]}')
     return out
+
+
+def sandbox_path():
+    """The sandboxed systemd manager's wrapper, when this machine can host it."""
+    for s in (os.path.join(SRC, 'tests', 'sandbox', 'mirakuru-sandbox'),
+              os.path.join(SRC, '..', 'shared', 'tools', 'with-systemd-sandbox')):
+        if os.access(s, os.X_OK):
+            return s
+    return None
+
+
+def then_stamp(a, path):
+    """mirakuru-run's --then stamp: sh execs (no fork) bench-stamp, a C
+    program linked against libc alone that writes CLOCK_REALTIME at its
+    main() to PATH. (`date +%s.%N > F` costs sh's fork and date's locale
+    loading, ~2 ms here: the user's command, not the readiness.)"""
+    return f'exec {shlex.quote(a.stamp)} {shlex.quote(path)}'
 
 
 # --- redis -------------------------------------------------------------------------
@@ -233,7 +279,7 @@ def redis_side_by_side(a, n, tmp):
                 lib.mk_executor_unref(e)
             elif tool == 'mirakuru-run':
                 stamp = os.path.join(tmp, f'then-{i}')
-                subprocess.run([a.mirakuru_run, '--tcp', f'127.0.0.1:{port}', '--then', f'date +%s.%N > {stamp}',
+                subprocess.run([a.mirakuru_run, '--tcp', f'127.0.0.1:{port}', '--then', then_stamp(a, stamp),
                                 '--', *argv], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 with open(stamp) as f:
                     t = float(f.read())
@@ -244,6 +290,28 @@ def redis_side_by_side(a, n, tmp):
                 ex.stop()
             res[tool].append((t - redis_logged_ready(logf)) * 1000)
     return res
+
+
+def postgres_rows(pg, row, pf):
+    """The postgres rows: ours against Python's OutputExecutor (the same
+    line), and what pytest-postgresql's TCP way gives."""
+    med = {t: statistics.median(v) for t, v in pg.items() if isinstance(v, list) and v}
+    pm, tm = med['python-output'], med['pytest-postgresql']
+    early = sum(v < 0 for v in pg['pytest-postgresql'])
+    n = len(pg['pytest-postgresql'])
+    py = f'Python OutputExecutor {pm:.1f}; pytest-postgresql (TCPExecutor on pg_ctl) {tm:.1f}, {early}/{n} before ready'
+    note = f' ({pg["unclean"]} starts after an unclean shutdown)' if pg['unclean'] else ''
+    lm = med['mirakuru']
+    row(f'postgres {pg["version"]}: start() return after its "database system is ready to accept connections" log '
+        f'(ms; log has 1 ms resolution), output probe on that line, library{note}', f'{lm:.1f}', py,
+        f'{pm / max(lm, 0.5):.0f}x OutputExecutor (mirakuru floored at 0.5 ms)', '>= 20x Python',
+        pf(pm / max(lm, 0.5) >= 20))
+    cm = med['mirakuru-run']
+    row('postgres via mirakuru-run --output, `--then` stamp (sh execs a stamp program) after the log (ms)', f'{cm:.1f}', py,
+        f'{pm / max(cm, 0.5):.0f}x OutputExecutor', '>= 20x Python', pf(pm / max(cm, 0.5) >= 20))
+    xm = med['mirakuru-run-pg_isready']
+    row("postgres via mirakuru-run --exec-probe 'pg_isready ...' (the probe's back-off), `--then` stamp (ms)",
+        f'{xm:.1f}', py, f'{pm / max(xm, 0.5):.1f}x OutputExecutor', '-', '-')
 
 
 # --- the plot ------------------------------------------------------------------------
@@ -316,6 +384,10 @@ def svg_plot(samples, path, title):
 
 # --- main ---------------------------------------------------------------------------------
 def main():
+    if os.getuid() == 0 and not os.environ.get('BENCH_USERS_IN_TEST_CGROUP'):
+        wrap = os.path.join(SRC, 'tests', 'sandbox', 'in-test-cgroup')
+        env = dict(os.environ, BENCH_USERS_IN_TEST_CGROUP='1')
+        os.execve(wrap, [wrap, sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env)
     ap = argparse.ArgumentParser()
     ap.add_argument('--build', default=os.path.join(SRC, 'build-bench'))
     ap.add_argument('--quick', action='store_true')
@@ -325,6 +397,8 @@ def main():
     a = ap.parse_args()
     a.bench = os.path.join(a.build, 'bench', 'mirakuru-bench')
     a.service = os.path.join(a.build, 'bench', 'bench-service')
+    a.stamp = os.path.join(a.build, 'bench', 'bench-stamp')
+    a.then_stamp = lambda path: then_stamp(a, path)
     a.mirakuru_run = os.path.join(a.build, 'src', 'mirakuru-run', 'mirakuru-run')
     a.libmirakuru = os.path.join(a.build, 'src', 'libmirakuru', 'libmirakuru.so.0')
     have_python = os.path.isfile(os.path.join(a.reference, 'mirakuru', '__init__.py'))
@@ -352,7 +426,7 @@ def main():
         floor_ms = statistics.median(side['floor'][0]) if side else float('nan')
         for b in ('process-group', 'cgroup'):
             if b in ob:
-                m, p10, p90 = ob[b]
+                m, p10, p90, _ = ob[b]
                 row(f'one-shot cycle, {b} backend (ms, median; p10-p90)', f'{m:.2f} ({p10:.2f}-{p90:.2f})',
                     f'floor {floor_ms:.2f}', f'{m / floor_ms:.1f}x floor',
                     '<= 3x floor' if b == 'cgroup' else '-',
@@ -360,7 +434,21 @@ def main():
         if 'cgroup' in ob and 'process-group' in ob:
             r = ob['cgroup'][0] / ob['process-group'][0]
             row('one-shot cycle, cgroup / process-group', f'{r:.2f}x', '-', f'{r:.2f}', '<= 1.3x', pf(r <= 1.3))
-        row('one-shot cycle, systemd backend', 'not measured here (bench/run --warm measures it in the sandbox)')
+        sandbox = sandbox_path() if os.getuid() == 0 else None
+        if sandbox and not os.environ.get('BENCH_SKIP_SYSTEMD'):
+            log(f'one-shot cycles, systemd backend beside the sandboxed manager, interleaved with cgroup ({n_cycle} each)...')
+            sd = oneshot_backends(a, n_cycle, 'systemd cgroup', sandbox)
+            if sd.get('systemd', (0, 0, 0, ''))[3] == 'systemd' and 'cgroup' in sd:
+                m, p10, p90, _ = sd['systemd']
+                cm, cp10, cp90, _ = sd['cgroup']
+                row('one-shot cycle, systemd backend, sandboxed manager (ms, median; p10-p90)',
+                    f'{m:.2f} ({p10:.2f}-{p90:.2f})', f'cgroup in the same sandbox {cm:.2f} ({cp10:.2f}-{cp90:.2f})',
+                    f'{m / cm:.2f}x cgroup', '<= 2x cgroup', pf(m <= 2 * cm))
+            else:
+                used = sd.get('systemd', (0, 0, 0, 'nothing'))[3]
+                row('one-shot cycle, systemd backend', f'not measured: the runs got {used} (see the messages above)')
+        else:
+            row('one-shot cycle, systemd backend', 'not measured: needs root and tests/sandbox/mirakuru-sandbox')
 
         log(f'slow-start readiness per probe, ours ({n_slow} delays of 0.2-3 s each)...')
         ours_rows, ours_samples = run_mirakuru_bench(a, ['slow-start'], delays, tmp)
@@ -433,8 +521,11 @@ def main():
 
         if side:
             mm, pm = statistics.median(side['mirakuru-run'][0]), statistics.median(side['python'][0])
-            row('start+stop, one fresh process per cycle (ms)', f'{mm:.2f} (mirakuru-run, process-group)',
-                f'Python {pm:.1f}', f'{pm / mm:.0f}x', '>= 25x', pf(pm / mm >= 25))
+            row('start+stop, one fresh process per cycle (ms), the default backend', f'{mm:.2f} (mirakuru-run; auto '
+                f'chose {side["auto"]})', f'Python {pm:.1f}', f'{pm / mm:.0f}x', '>= 25x', pf(pm / mm >= 25))
+            gm = statistics.median(side['mirakuru-run-pgroup'][0])
+            row('start+stop, one fresh process per cycle (ms), process-group backend', f'{gm:.2f} (mirakuru-run)',
+                f'Python {pm:.1f}', f'{pm / gm:.0f}x', '-', '-')
             rm, rp = statistics.median(side['mirakuru-run'][1]), statistics.median(side['python'][1])
             row('peak RSS of the supervisor process (KiB)', f'{rm:.0f}', f'Python {rp:.0f}', f'{rp / rm:.1f}x smaller',
                 '>= 5x smaller', pf(rp / rm >= 5))
@@ -452,11 +543,21 @@ def main():
                 'resolution)', f'{mm:.1f}', f'Python {pm:.1f}', f'{pm / max(mm, 0.5):.0f}x (mirakuru floored at 0.5 ms)',
                 '>= 20x Python', pf(pm / max(mm, 0.5) >= 20))
             cm = statistics.median(red['mirakuru-run'])
-            row('redis-server via mirakuru-run, `--then` stamp (spawns sh and date) after the log (ms)', f'{cm:.1f}',
+            row('redis-server via mirakuru-run, `--then` stamp (sh execs a stamp program) after the log (ms)', f'{cm:.1f}',
                 f'Python {pm:.1f}', f'{pm / max(cm, 0.5):.0f}x', '>= 20x Python', pf(pm / max(cm, 0.5) >= 20))
         else:
             row('redis-server readiness', 'not measured: redis-server or Python mirakuru missing')
-        row('postgres readiness', 'not measured yet (see docs/performance.md)')
+        n_pg = 3 if a.quick else 10
+        log(f'postgres readiness, both tools ({n_pg} starts each, one data directory)...')
+        try:
+            pg = users_postgres.postgres_side_by_side(a, n_pg, tmp, log, free_port) if have_python else None
+        except Exception as ex:  # a real server that will not start is a row, not a crash
+            pg = None
+            log(f'postgres: {ex}')
+        if pg:
+            postgres_rows(pg, row, pf)
+        else:
+            row('postgres readiness', 'not measured: postgres, Python mirakuru or initdb missing (see the messages above)')
     finally:
         a.samples.close()
         shutil.rmtree(tmp, ignore_errors=True)
