@@ -27,6 +27,7 @@
 
 #include "cgroup-backend.h"
 #include "cgroup-util.h"
+#include "systemd-bus.h"
 
 #define SCOPE_PREFIX "mirakuru"
 #define SLICE "mirakuru.slice"
@@ -44,22 +45,6 @@ typedef struct SystemdScope {
         bool use_slice;
         bool pending;
 } SystemdScope;
-
-static void append_refusal(char **list, const char *fmt, ...) _printf_(2, 3);
-static void append_refusal(char **list, const char *fmt, ...) {
-        _cleanup_free_ char *s = NULL;
-        char *n;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s || asprintf_safe(&n, "%s%s%s", *list ?: "", *list ? "; " : "", s) < 0)
-                return;
-        free(*list);
-        *list = n;
-}
 
 static int call_manager(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **reply,
                         const char *types, ...) {
@@ -79,32 +64,10 @@ static int call_manager(sd_bus *bus, const char *method, sd_bus_error *error, sd
         return sd_bus_call(bus, m, SETUP_CALL_TIMEOUT_USEC, error, reply);
 }
 
-/* Connects to ADDRESS (NULL: the user bus) and subscribes to job signals. */
-static int try_connect(const char *address, sd_bus **ret, char **refusals) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        if (address) {
-                r = sd_bus_new(&bus);
-                if (r >= 0)
-                        r = sd_bus_set_address(bus, address);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-        } else
-                r = sd_bus_open_user(&bus);
-        if (r < 0) {
-                append_refusal(refusals, "%s: %s", address ?: "user bus", strerror(-r));
-                return r;
-        }
-        r = call_manager(bus, "Subscribe", &error, NULL, "");
-        if (r < 0) {
-                append_refusal(refusals, "%s: %s", address ?: "user bus",
-                               error.message ?: strerror(-r));
-                return r;
-        }
-        *ret = TAKE_PTR(bus);
-        return 0;
+/* Connects to ADDRESS (NULL: the user bus), or shares this process's
+ * connection to it on the same loop (systemd-bus.h). */
+static int try_connect(Containment *c, const char *address, sd_bus **ret, bool *ret_fresh, char **refusals) {
+        return systemd_bus_get(address, c->event, c->priority, ret, ret_fresh, refusals);
 }
 
 /* Stops scopes left by supervisors that died before their guard could act. */
@@ -137,28 +100,29 @@ static int systemd_setup(Containment *c) {
         _cleanup_free_ char *refusals = NULL, *user_private = NULL;
         const char *explicit = c->params.bus_address ?: getenv("MIRAKURU_BUS_ADDRESS");
         const char *xdg = getenv("XDG_RUNTIME_DIR");
-        int r = -EHOSTUNREACH, stale;
+        int r = -EHOSTUNREACH, stale = 0;
+        bool fresh = false;
 
         s->cg.dir_fd = -EBADF;
         s->cg.events_fd = -EBADF;
         s->use_slice = true;
         if (explicit && *explicit) {
-                r = try_connect(explicit, &s->bus, &refusals);
+                r = try_connect(c, explicit, &s->bus, &fresh, &refusals);
                 if (r >= 0)
                         s->where = strdup(explicit);
         } else {
                 if (geteuid() == 0) {
-                        r = try_connect("unix:path=/run/systemd/private", &s->bus, &refusals);
+                        r = try_connect(c, "unix:path=/run/systemd/private", &s->bus, &fresh, &refusals);
                         if (r >= 0)
                                 s->where = strdup("the system manager");
                 }
                 if (!s->bus && xdg && asprintf_safe(&user_private, "unix:path=%s/systemd/private", xdg) >= 0) {
-                        r = try_connect(user_private, &s->bus, &refusals);
+                        r = try_connect(c, user_private, &s->bus, &fresh, &refusals);
                         if (r >= 0)
                                 s->where = strdup("the user manager");
                 }
                 if (!s->bus) {
-                        r = try_connect(NULL, &s->bus, &refusals);
+                        r = try_connect(c, NULL, &s->bus, &fresh, &refusals);
                         if (r >= 0)
                                 s->where = strdup("the user bus");
                 }
@@ -169,11 +133,9 @@ static int systemd_setup(Containment *c) {
         }
         if (!s->where)
                 return -ENOMEM;
-        /* sd-bus takes an int: clamp, so an extreme priority keeps its side. */
-        r = sd_bus_attach_event(s->bus, c->event, (int) MAX(MIN(c->priority, (int64_t) INT_MAX), (int64_t) INT_MIN));
-        if (r < 0)
-                return r;
-        stale = clean_stale_scopes(s);
+        /* Stale scopes are looked for once per connection (the first scope's). */
+        if (fresh)
+                stale = clean_stale_scopes(s);
         if (stale > 0)
                 containment_set_reason(c, "systemd on %s (stopped %d stale scope%s of dead supervisors)",
                                        s->where, stale, stale == 1 ? "" : "s");
@@ -399,10 +361,8 @@ static void systemd_destroy(Containment *c) {
         s->unit_changed = sd_bus_slot_unref(s->unit_changed);
         s->unit_removed = sd_bus_slot_unref(s->unit_removed);
         cgroup_backend_release(&s->cg);
-        if (s->bus) {
-                (void) sd_bus_detach_event(s->bus);
-                s->bus = sd_bus_flush_close_unref(s->bus);
-        }
+        systemd_bus_put(s->bus);
+        s->bus = NULL;
         free(s->where);
         free(s->unit);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -192,6 +194,63 @@ static void test_no_inotify_held(void **state) {
         cont_reap_zombies();
 }
 
+/* How many of our fds are connected to the Unix socket at PATH. */
+static size_t connections_to(const char *path) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        size_t n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d))) {
+                struct sockaddr_un peer = {};
+                socklen_t len = sizeof peer;
+                int fd = atoi(de->d_name);
+                if (de->d_name[0] == '.' || fd == dirfd(d))
+                        continue;
+                if (getpeername(fd, (struct sockaddr *) &peer, &len) == 0 && peer.sun_family == AF_UNIX &&
+                    strcmp(peer.sun_path, path) == 0)
+                        n++;
+        }
+        closedir(d);
+        return n;
+}
+
+/* The scopes of one process on one loop share one connection to the
+ * manager (and one Subscribe(), one look for stale scopes): a connection
+ * per scope cost the manager ~3 ms of CPU each, and mirakuru-run makes two
+ * scopes a run (the service's and the --then command's). */
+static void test_scopes_share_one_connection(void **state) {
+        const char *address = getenv("MIRAKURU_TEST_BUS");
+        char *dir1 = test_make_temp_dir(), *dir2 = test_make_temp_dir();
+        MkExecutor *a, *b;
+        sd_event *event = NULL;
+
+        (void) state;
+        if (backend != MK_CONTAINMENT_SYSTEMD || !address || strncmp(address, "unix:path=", 10) != 0)
+                skip();
+        const char *path = address + 10;
+        assert_int_equal(sd_event_new(&event), 0);
+        a = new_service(event, "tree", "1", dir1);
+        b = new_service(event, "tree", "1", dir2);
+        assert_int_equal(mk_executor_start(a), 0);
+        assert_int_equal(mk_executor_start(b), 0);
+        assert_int_equal(mk_executor_get_containment(a), MK_CONTAINMENT_SYSTEMD);
+        assert_int_equal(mk_executor_get_containment(b), MK_CONTAINMENT_SYSTEMD);
+        assert_int_equal(connections_to(path), 1);
+        assert_true(mk_executor_stop(b) >= 0);
+        mk_executor_unref(b);
+        assert_int_equal(connections_to(path), 1); /* A's scope still uses it */
+        assert_true(mk_executor_stop(a) >= 0);
+        mk_executor_unref(a);
+        assert_int_equal(connections_to(path), 0); /* the last user closed it */
+        sd_event_unref(event);
+        test_rm_rf(dir1);
+        test_rm_rf(dir2);
+        free(dir1);
+        free(dir2);
+        cont_reap_zombies();
+}
+
 static void test_setsid_daemon(void **state) {
         (void) state;
         if (backend == MK_CONTAINMENT_PROCESS_GROUP)
@@ -328,6 +387,7 @@ int main(void) {
                 cmocka_unit_test(test_auto_finds_user_manager),
                 cmocka_unit_test(test_supervisor_killed),
                 cmocka_unit_test(test_no_inotify_held),
+                cmocka_unit_test(test_scopes_share_one_connection),
         };
         int r = cmocka_run_group_tests_name(which, tests, NULL, NULL);
         cont_cgroup_leave();
