@@ -95,6 +95,49 @@ static void test_compose_kill_mode(void **state) {
         free(log);
 }
 
+/* A compose command runs with /bin/sh -c, and Debian's sh (dash) forks for
+ * it: without an exec of the user's, the main process was the shell, so
+ * kill_mode: mixed sent the stop signal to the shell (which died of it)
+ * and the server itself got only the kill signal, after the stop timeout
+ * (postgres: an unclean shutdown 20 s later). A simple command is exec'd,
+ * as bash -c (process-compose) does. */
+static void test_compose_mixed_plain_command(void **state) {
+        char *file = cli_path_in_dir("km-plain.yaml"), *marker = cli_path_in_dir("km-plain.pid");
+        FILE *f = fopen(file, "w");
+        CliRun r;
+
+        (void) unlink(marker);
+        assert_non_null(f);
+        /* No exec: the server is the command itself. It exits 0 on SIGTERM. */
+        fprintf(f, "processes:\n  svc:\n    command: %s pidfile %s term-exit 0 out armed pause\n"
+                   "    output: '^armed$'\n    kill_mode: mixed\n    shutdown:\n      timeout_seconds: 5\n",
+                cli_helper, marker);
+        fclose(f);
+        uint64_t t0 = test_now_usec();
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true")), 0);
+        uint64_t took = test_now_usec() - t0;
+        fprintf(stderr, "# mirakuru-run's stderr (%.0f ms):\n%s", took / 1000.0, r.err);
+        /* The server saw the stop signal and exited; nothing waited for the kill signal. */
+        assert_null(strstr(r.err, "had to be killed"));
+        assert_true(took < 4 * 1000 * 1000);
+        assert_false(test_pid_alive(cli_pid_from(marker)));
+        cli_run_done(&r);
+
+        /* A script stays a script: the same with a second command before it. */
+        f = fopen(file, "w");
+        assert_non_null(f);
+        fprintf(f, "processes:\n  svc:\n    command: echo first; exec %s term-exit 0 out armed pause\n"
+                   "    output: '^armed$'\n    kill_mode: mixed\n    shutdown:\n      timeout_seconds: 5\n",
+                cli_helper);
+        fclose(f);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true")), 0);
+        assert_non_null(strstr(r.out, "first"));
+        assert_null(strstr(r.err, "had to be killed"));
+        cli_run_done(&r);
+        free(marker);
+        free(file);
+}
+
 static void test_bad_mode(void **state) {
         CliRun r;
 
@@ -109,6 +152,7 @@ int main(void) {
                 cmocka_unit_test(test_control_group),
                 cmocka_unit_test(test_mixed),
                 cmocka_unit_test(test_compose_kill_mode),
+                cmocka_unit_test(test_compose_mixed_plain_command),
                 cmocka_unit_test(test_bad_mode),
         };
         return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
