@@ -88,8 +88,10 @@ static void test_then_main_pid_is_daemon(void **state) {
         free(seen);
 }
 
-/* A launcher that exits before ready leaving several processes, none of
- * them named by a pid file or MAINPID=: no main process is known. The
+/* A launcher that exits before ready leaving several processes (a worker
+ * it forked first, then the daemon; it exits 300 ms later, the daemon is
+ * ready 300 ms after that), none of them named by a pid file or MAINPID=:
+ * no main process is known. The
  * message said "is ready (pid 0)"; MIRAKURU_PID is unset, as documented. */
 static void test_no_main_process_known(void **state) {
         char *worker_file = cli_path_in_dir("nm-worker.pid"), *seen = cli_path_in_dir("nm-seen"), *then;
@@ -98,8 +100,8 @@ static void test_no_main_process_known(void **state) {
         assert_true(asprintf(&then, "echo \"${MIRAKURU_PID-unset}\" > %s", seen) > 0);
         assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--verbose", "--output", "^ready$", "--then", then, "--", cli_helper,
-                                      "fork-exit-ms", "0", "child", worker_file, "sleep-ms", "300", "out", "ready",
-                                      "pause")),
+                                      "child", worker_file, "fork-exit-ms", "300", "sleep-ms", "600", "out",
+                                      "ready", "pause")),
                          0);
         fprintf(stderr, "# mirakuru-run's stderr:\n%s", r.err);
         assert_null(strstr(r.err, "(pid 0)"));
