@@ -138,6 +138,38 @@ static void test_compose_mixed_plain_command(void **state) {
         free(file);
 }
 
+/* With mixed, a launcher that still runs beside the pid file's main
+ * process (pg_ctl start, waiting for its server) gets the stop signal too,
+ * as systemd's control process does. It got nothing: once its daemon was
+ * gone it exited 1 ("could not start server"), and that exit, caused by
+ * our stop, was the service's unclean end: exit status 1 in the
+ * foreground, "(it had exited uncleanly)" with --then. */
+static void test_mixed_launcher_still_running(void **state) {
+        char *pid_file = cli_path_in_dir("ml.pid"), *script;
+        CliRun r;
+
+        (void) unlink(pid_file);
+        assert_true(asprintf(&script,
+                             "sh -c 'echo $$ > %s; trap \"exit 0\" TERM; while :; do sleep 0.05; done' & "
+                             "wait; echo 'launcher: my server is gone' >&2; exit 1", pid_file) > 0);
+        cli_spawn(&r, test_dir, NULL,
+                  ARGS("--verbose", "--kill-mode", "mixed", "--pid-file", pid_file, "--stop-timeout", "5", "--shell",
+                       "--", script));
+        pid_t daemon = cli_pid_from(pid_file);
+        usleep(300 * 1000);
+        assert_int_equal(kill(r.pid, SIGTERM), 0);
+        int st = cli_wait(&r);
+        fprintf(stderr, "# mirakuru-run's stderr:\n%s", r.err);
+        /* Stopped cleanly, by the stop signal: 0, and not waited for the kill signal. */
+        assert_int_equal(st, 0);
+        assert_null(strstr(r.err, "uncleanly"));
+        assert_null(strstr(r.err, "had to be killed"));
+        assert_false(test_pid_alive(daemon));
+        cli_run_done(&r);
+        free(script);
+        free(pid_file);
+}
+
 static void test_bad_mode(void **state) {
         CliRun r;
 
@@ -153,6 +185,7 @@ int main(void) {
                 cmocka_unit_test(test_mixed),
                 cmocka_unit_test(test_compose_kill_mode),
                 cmocka_unit_test(test_compose_mixed_plain_command),
+                cmocka_unit_test(test_mixed_launcher_still_running),
                 cmocka_unit_test(test_bad_mode),
         };
         return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
