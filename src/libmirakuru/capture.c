@@ -583,9 +583,12 @@ int capture_new(sd_event *event, int64_t priority, int fd, MkStream stream, size
 /* The capture goes away (the drainer no longer touches it): what the pipe
  * still holds and the tee's backlog are copied out, waiting for the tee to
  * take them at most TEE_FLUSH_MSEC in all, so that a service's last words
- * reach the terminal even when it exits at once, and a reader that stopped
- * reading does not hold us. */
+ * reach the terminal even when it exits at once; but a tee that takes
+ * nothing for TEE_STALL_MSEC (its reader stopped reading: `| sleep 30`) is
+ * given up at once, so that it does not hold our exit (a SIGTERM's
+ * teardown, a readiness deadline) for the whole TEE_FLUSH_MSEC. */
 #define TEE_FLUSH_MSEC 2000
+#define TEE_STALL_MSEC 100
 
 static void tee_flush_final(Capture *c) {
         uint64_t start;
@@ -603,7 +606,8 @@ static void tee_flush_final(Capture *c) {
         while (c->tee_fd >= 0 && c->tee_off < c->tee_len) {
                 long spent = (long) ((now_usec() - start) / 1000);
                 struct pollfd p = { .fd = c->tee_fd, .events = POLLOUT };
-                if (spent >= TEE_FLUSH_MSEC || poll(&p, 1, (int) (TEE_FLUSH_MSEC - spent)) <= 0 ||
+                if (spent >= TEE_FLUSH_MSEC ||
+                    poll(&p, 1, (int) MIN(TEE_FLUSH_MSEC - spent, (long) TEE_STALL_MSEC)) <= 0 ||
                     (p.revents & (POLLERR | POLLNVAL)))
                         return;
                 ssize_t k = write_no_sigpipe(c->tee_fd, c->tee_buf + c->tee_off, MIN(c->tee_len - c->tee_off, (size_t) PIPE_BUF));

@@ -5,7 +5,7 @@
  * single process left; the service ends when that exits or, none known,
  * when the cgroup empties (systemd's Type=forking with PIDFile=). Also the
  * kill mode: with MK_KILL_MIXED the stop signal goes to the main process
- * only. */
+ * only (and to a launcher still running beside it). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -264,9 +264,16 @@ int main_pid_stop_signal(MkExecutor *e, int signo, bool graceful) {
                         r = pidfd_signal_child(e->main.pidfd, pid, signo);
                 else if (!e->main.following && pid == e->child.pid && !e->main_reaped)
                         r = pidfd_signal_child(e->child.pidfd, e->child.pid, signo);
-                else if (pid > 0 && pid != e->child.pid)
+                else if (pid > 0 && pid != e->child.pid) {
                         /* The pid file's process, checked just now to be the service's. */
                         r = kill(pid, signo) < 0 ? -errno : 0;
+                        /* And the launcher, still waiting for it (pg_ctl start: it
+                         * would exit 1 once its server is gone, an unclean stop
+                         * that was ours), as systemd signals the control process
+                         * with the main one. */
+                        if (r >= 0 && !e->main_reaped)
+                                (void) pidfd_signal_child(e->child.pidfd, e->child.pid, signo);
+                }
                 else
                         r = -ESRCH;
                 if (r >= 0)

@@ -114,8 +114,12 @@ typedef enum MkContainment {
  * signal after the stop timeout always goes to every process left. */
 typedef enum MkKillMode {
         MK_KILL_CONTROL_GROUP, /* every process of the service (the default) */
-        MK_KILL_MIXED,         /* only the main process (see mk_executor_get_pid());
-                                * every process when no main process is known */
+        MK_KILL_MIXED,         /* only the main process (see mk_executor_get_pid()),
+                                * and a launcher still running beside the pid
+                                * file's main process (pg_ctl start waiting for
+                                * its server), as systemd signals its control
+                                * process; every process when no main process
+                                * is known */
 } MkKillMode;
 
 /* How the main process of a service ended. */

@@ -16,6 +16,7 @@
 #include "compose.h"
 #include "log.h"
 #include "parse-util.h"
+#include "shell-exec.h"
 #include "util/macro.h"
 
 static int log_oom_error(void) {
@@ -432,7 +433,11 @@ static int parse_key(Parser *p, Service *s, const char *key, const yaml_node_t *
                         return r;
                 if (!*str)
                         return bad(p, v, "command: must not be empty");
-                r = mk_executor_set_shell_command(s->e, str);
+                /* As bash -c (process-compose) would: a simple command is the
+                 * main process itself, not a child of /bin/sh (kill_mode: mixed). */
+                char *exec_script = shell_exec_simple(str);
+                r = mk_executor_set_shell_command(s->e, exec_script ?: str);
+                free(exec_script);
                 s->has_command = true;
         } else if (strcmp(key, "working_dir") == 0) {
                 if ((r = want_scalar(p, v, key, &str)) < 0)

@@ -226,7 +226,13 @@ static int start(Run *run) {
         say_listen_watch(run);
         /* Our manager first: whoever reads the message may rely on it. */
         notify_bridge_ready(run->e);
-        log_info("%s is ready (pid %d)", name_of(run), (int) mk_executor_get_pid(run->e));
+        pid_t pid = mk_executor_get_pid(run->e);
+        if (pid > 0)
+                log_info("%s is ready (pid %d)", name_of(run), (int) pid);
+        else
+                /* A launcher handed over to several processes, none named (docs: DAEMONIZING SERVICES). */
+                log_info("%s is ready (main process not known: the launcher exited, leaving several processes)",
+                         name_of(run));
         return 0;
 }
 

@@ -51,8 +51,9 @@ void notify_bridge_ready(MkExecutor *e) {
 
         if (!notify_bridge_enabled())
                 return;
-        if (asprintf_safe(&state, "READY=1\nSTATUS=%s is ready (pid %d)", mk_executor_get_name(e),
-                     (int) mk_executor_get_pid(e)) < 0)
+        pid_t pid = mk_executor_get_pid(e);
+        if ((pid > 0 ? asprintf_safe(&state, "READY=1\nSTATUS=%s is ready (pid %d)", mk_executor_get_name(e), (int) pid)
+                     : asprintf_safe(&state, "READY=1\nSTATUS=%s is ready", mk_executor_get_name(e))) < 0)
                 return;
         send_state(state);
 }

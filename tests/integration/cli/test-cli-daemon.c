@@ -88,6 +88,35 @@ static void test_then_main_pid_is_daemon(void **state) {
         free(seen);
 }
 
+/* A launcher that exits before ready leaving several processes (a worker
+ * it forked first, then the daemon; it exits 300 ms later, the daemon is
+ * ready 300 ms after that), none of them named by a pid file or MAINPID=:
+ * no main process is known. The
+ * message said "is ready (pid 0)"; MIRAKURU_PID is unset, as documented. */
+static void test_no_main_process_known(void **state) {
+        char *worker_file = cli_path_in_dir("nm-worker.pid"), *seen = cli_path_in_dir("nm-seen"), *then;
+        CliRun r;
+
+        assert_true(asprintf(&then, "echo \"${MIRAKURU_PID-unset}\" > %s", seen) > 0);
+        assert_int_equal(cli_run(&r, test_dir, NULL,
+                                 ARGS("--verbose", "--output", "^ready$", "--then", then, "--", cli_helper,
+                                      "child", worker_file, "fork-exit-ms", "300", "sleep-ms", "600", "out",
+                                      "ready", "pause")),
+                         0);
+        fprintf(stderr, "# mirakuru-run's stderr:\n%s", r.err);
+        assert_null(strstr(r.err, "(pid 0)"));
+        assert_non_null(strstr(r.err, "is ready (main process not known"));
+        char *got = test_read_file(seen);
+        assert_non_null(got);
+        assert_string_equal(got, "unset\n");
+        assert_false(test_pid_alive(cli_pid_from(worker_file)));
+        cli_run_done(&r);
+        free(got);
+        free(then);
+        free(seen);
+        free(worker_file);
+}
+
 /* Item 6: an empty pid file (nginx -t leaves one) or one naming a process
  * that is not the service's is not ready; --pid-file-exists restores "the
  * file exists". */
@@ -137,6 +166,7 @@ int main(void) {
                 cmocka_unit_test(test_foreground_launcher_exits_after_ready),
                 cmocka_unit_test(test_foreground_ends_with_followed_process),
                 cmocka_unit_test(test_then_main_pid_is_daemon),
+                cmocka_unit_test(test_no_main_process_known),
                 cmocka_unit_test(test_pid_file_liveness),
         };
         return cmocka_run_group_tests(tests, cli_setup, cli_teardown);

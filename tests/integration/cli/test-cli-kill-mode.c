@@ -95,6 +95,81 @@ static void test_compose_kill_mode(void **state) {
         free(log);
 }
 
+/* A compose command runs with /bin/sh -c, and Debian's sh (dash) forks for
+ * it: without an exec of the user's, the main process was the shell, so
+ * kill_mode: mixed sent the stop signal to the shell (which died of it)
+ * and the server itself got only the kill signal, after the stop timeout
+ * (postgres: an unclean shutdown 20 s later). A simple command is exec'd,
+ * as bash -c (process-compose) does. */
+static void test_compose_mixed_plain_command(void **state) {
+        char *file = cli_path_in_dir("km-plain.yaml"), *marker = cli_path_in_dir("km-plain.pid");
+        FILE *f = fopen(file, "w");
+        CliRun r;
+
+        (void) unlink(marker);
+        assert_non_null(f);
+        /* No exec: the server is the command itself. It exits 0 on SIGTERM. */
+        fprintf(f, "processes:\n  svc:\n    command: %s pidfile %s term-exit 0 out armed pause\n"
+                   "    output: '^armed$'\n    kill_mode: mixed\n    shutdown:\n      timeout_seconds: 5\n",
+                cli_helper, marker);
+        fclose(f);
+        uint64_t t0 = test_now_usec();
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true")), 0);
+        uint64_t took = test_now_usec() - t0;
+        fprintf(stderr, "# mirakuru-run's stderr (%.0f ms):\n%s", took / 1000.0, r.err);
+        /* The server saw the stop signal and exited; nothing waited for the kill signal. */
+        assert_null(strstr(r.err, "had to be killed"));
+        assert_true(took < 4 * 1000 * 1000);
+        assert_false(test_pid_alive(cli_pid_from(marker)));
+        cli_run_done(&r);
+
+        /* A script stays a script: the same with a second command before it. */
+        f = fopen(file, "w");
+        assert_non_null(f);
+        fprintf(f, "processes:\n  svc:\n    command: echo first; exec %s term-exit 0 out armed pause\n"
+                   "    output: '^armed$'\n    kill_mode: mixed\n    shutdown:\n      timeout_seconds: 5\n",
+                cli_helper);
+        fclose(f);
+        assert_int_equal(cli_run(&r, test_dir, NULL, ARGS("-f", file, "--then", "true")), 0);
+        assert_non_null(strstr(r.out, "first"));
+        assert_null(strstr(r.err, "had to be killed"));
+        cli_run_done(&r);
+        free(marker);
+        free(file);
+}
+
+/* With mixed, a launcher that still runs beside the pid file's main
+ * process (pg_ctl start, waiting for its server) gets the stop signal too,
+ * as systemd's control process does. It got nothing: once its daemon was
+ * gone it exited 1 ("could not start server"), and that exit, caused by
+ * our stop, was the service's unclean end: exit status 1 in the
+ * foreground, "(it had exited uncleanly)" with --then. */
+static void test_mixed_launcher_still_running(void **state) {
+        char *pid_file = cli_path_in_dir("ml.pid"), *script;
+        CliRun r;
+
+        (void) unlink(pid_file);
+        assert_true(asprintf(&script,
+                             "sh -c 'echo $$ > %s; trap \"exit 0\" TERM; while :; do sleep 0.05; done' & "
+                             "wait; echo 'launcher: my server is gone' >&2; exit 1", pid_file) > 0);
+        cli_spawn(&r, test_dir, NULL,
+                  ARGS("--verbose", "--kill-mode", "mixed", "--pid-file", pid_file, "--stop-timeout", "5", "--shell",
+                       "--", script));
+        pid_t daemon = cli_pid_from(pid_file);
+        usleep(300 * 1000);
+        assert_int_equal(kill(r.pid, SIGTERM), 0);
+        int st = cli_wait(&r);
+        fprintf(stderr, "# mirakuru-run's stderr:\n%s", r.err);
+        /* Stopped cleanly, by the stop signal: 0, and not waited for the kill signal. */
+        assert_int_equal(st, 0);
+        assert_null(strstr(r.err, "uncleanly"));
+        assert_null(strstr(r.err, "had to be killed"));
+        assert_false(test_pid_alive(daemon));
+        cli_run_done(&r);
+        free(script);
+        free(pid_file);
+}
+
 static void test_bad_mode(void **state) {
         CliRun r;
 
@@ -109,6 +184,8 @@ int main(void) {
                 cmocka_unit_test(test_control_group),
                 cmocka_unit_test(test_mixed),
                 cmocka_unit_test(test_compose_kill_mode),
+                cmocka_unit_test(test_compose_mixed_plain_command),
+                cmocka_unit_test(test_mixed_launcher_still_running),
                 cmocka_unit_test(test_bad_mode),
         };
         return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
