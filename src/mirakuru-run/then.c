@@ -15,6 +15,7 @@ struct Then {
         MkExecutor *e;
         int status;         /* -1 while the command's main process runs */
         int last_signal;    /* the last signal passed on */
+        unsigned signals;   /* how many were passed on while it ran */
         bool done_called;
         ThenDoneHandler done;
         void *userdata;
@@ -157,7 +158,13 @@ bool then_forward_signal(Then *t, const struct signalfd_siginfo *si) {
         if (!t || t->done_called)
                 return false;
         t->last_signal = (int) si->ssi_signo;
-        if (t->status < 0)
+        if (t->status < 0 && t->signals++ > 0) {
+                /* Asked again: a command that ignores or defers the signal
+                 * does not hold us (the kill signal to its whole tree, as
+                 * the foreground mode's second signal does to the service). */
+                log_warning("killing the --then command now");
+                (void) mk_executor_kill(t->e, 0, false);
+        } else if (t->status < 0)
                 /* The whole tree: it runs in a session of its own, so a
                  * terminal's signal did not reach it. */
                 (void) mk_executor_kill(t->e, (int) si->ssi_signo, false);

@@ -31,8 +31,9 @@ typedef void (*ThenDoneHandler)(Then *t, int status, void *userdata);
 int then_start(const Options *o, MkExecutor *e, sd_event *event, ThenDoneHandler done, void *userdata,
                Then **ret);
 /* While T's command runs (T may be NULL): passes the signal SI on to every
- * process of the command and returns true; a second time after it ended,
- * while its leftovers are stopped: kills them. Else false. */
+ * process of the command and returns true; a second signal while it runs,
+ * or one after it ended while its leftovers are stopped: the kill signal to
+ * all of them. Else false. */
 bool then_forward_signal(Then *t, const struct signalfd_siginfo *si);
 /* True while the command's main process runs. */
 bool then_is_running(Then *t);

@@ -36,6 +36,33 @@ static void test_sigterm_reaches_whole_tree(void **state) {
         free(job_file);
 }
 
+/* A command that ignores SIGTERM (a trap, a shell busy in a foreground
+ * job) and its job: the first SIGTERM does nothing to it, a second one
+ * kills the whole tree at once; before, mirakuru-run waited for the
+ * command's 30 s and then exited 0. */
+static void test_second_signal_kills_the_command(void **state) {
+        char *job_file = cli_path_in_dir("job.pid"), *with_job = then_with_job(job_file, "sleep 30; sleep 30"), *then;
+        CliRun r;
+
+        /* The trap first: the job file says it is set. */
+        assert_true(asprintf(&then, "trap '' TERM INT HUP; %s", with_job) > 0);
+        free(with_job);
+
+        cli_spawn(&r, test_dir, NULL, ARGS("--then", then, "--", cli_helper, "pause"));
+        pid_t job = cli_pid_from(job_file);
+        assert_int_equal(kill(r.pid, SIGTERM), 0);
+        /* Still there after the first: everything ignores it. */
+        usleep(200 * 1000);
+        assert_int_equal(waitpid(r.pid, NULL, WNOHANG), 0);
+        assert_int_equal(kill(r.pid, SIGTERM), 0);
+        assert_int_equal(cli_wait(&r), 128 + SIGKILL);
+        assert_non_null(strstr(r.err, "killing the --then command now"));
+        assert_true(test_wait_pid_gone(job, GONE_USEC));
+        cli_run_done(&r);
+        free(then);
+        free(job_file);
+}
+
 /* The command ends, its background job does not: the job is stopped too. */
 static void test_leftover_job_stopped(void **state) {
         char *job_file = cli_path_in_dir("left.pid"), *then = then_with_job(job_file, "exit 6");
@@ -106,6 +133,7 @@ static void test_ignored_sigint_not_inherited(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sigterm_reaches_whole_tree),
+                cmocka_unit_test(test_second_signal_kills_the_command),
                 cmocka_unit_test(test_leftover_job_stopped),
                 cmocka_unit_test(test_sigkill_leaves_nothing),
                 cmocka_unit_test(test_ignored_sigint_not_inherited),
