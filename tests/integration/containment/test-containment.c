@@ -221,13 +221,15 @@ static size_t connections_to(const char *path) {
  * scopes a run (the service's and the --then command's). */
 static void test_scopes_share_one_connection(void **state) {
         const char *address = getenv("MIRAKURU_TEST_BUS");
-        char *dir1 = test_make_temp_dir(), *dir2 = test_make_temp_dir();
+        char *dir1, *dir2;
         MkExecutor *a, *b;
         sd_event *event = NULL;
 
         (void) state;
         if (backend != MK_CONTAINMENT_SYSTEMD || !address || strncmp(address, "unix:path=", 10) != 0)
                 skip();
+        dir1 = test_make_temp_dir();
+        dir2 = test_make_temp_dir();
         const char *path = address + 10;
         assert_int_equal(sd_event_new(&event), 0);
         a = new_service(event, "tree", "1", dir1);
