@@ -13,6 +13,7 @@
 
 #include "executor-private.h"
 #include "containment/cgroup-util.h"
+#include "util/event-wait.h"
 #include "util/pidfd-util.h"
 #include "util/shell-split.h"
 #include "util/strv.h"
@@ -595,7 +596,7 @@ int mk_executor_attach_event(MkExecutor *e, sd_event *event, int64_t priority) {
         if (event)
                 e->event = sd_event_ref(event);
         else {
-                r = sd_event_default(&e->event);
+                r = event_default(&e->event);
                 if (r < 0)
                         return r;
         }

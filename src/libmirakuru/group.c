@@ -320,7 +320,7 @@ int mk_group_attach_event(MkGroup *g, sd_event *event, int64_t priority) {
         if (event)
                 event = sd_event_ref(event);
         else {
-                r = sd_event_default(&event);
+                r = event_default(&event);
                 if (r < 0)
                         return r;
         }

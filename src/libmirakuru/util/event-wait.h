@@ -18,6 +18,14 @@ typedef struct Waiter {
  * negative errno. */
 int event_run_until(sd_event *event, const bool *done, uint64_t until);
 
+/* This thread's default loop (sd_event_default()), or a new one where the
+ * default is a copy from before a fork(): an executor of the parent
+ * process kept the parent's default loop alive, and sd-event refuses every
+ * use of it in the child (-ECHILD), so a child of a process that held an
+ * executor (multiprocessing's fork, a test runner's worker) could start
+ * nothing: "arming the start deadline (a timer): No child processes". */
+int event_default(sd_event **ret);
+
 /* Whether a blocking call may run EVENT itself: not from one of its
  * callbacks (sd_event_run() would refuse with -EBUSY), nor once it has
  * finished. A NULL EVENT (none attached yet) may be run. */

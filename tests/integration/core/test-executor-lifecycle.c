@@ -465,6 +465,36 @@ static void test_start_cancelled_by_harmless_kill(void **state) {
 
 /* ---- several executors on one loop ---- */
 
+/* A child forked while the parent holds a running executor (Python's
+ * multiprocessing with fork, a test runner's worker): the child's own
+ * executors work. The parent's default loop, kept alive by its executor,
+ * is refused by sd-event in the child (-ECHILD); the child's start failed
+ * with "arming the start deadline (a timer): No child processes". */
+static void test_fork_while_running(void **state) {
+        _cleanup_(mk_executor_unrefp) MkExecutor *e = service("pause", NULL);
+        int status;
+        pid_t child;
+
+        assert_int_equal(mk_executor_start(e), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                MkExecutor *c = service("pause", NULL);
+                int r = mk_executor_start(c);
+                if (r < 0)
+                        fprintf(stderr, "child's start: %s\n", mk_executor_get_error(c) ?: strerror(-r));
+                int ok = r == 0 && mk_executor_is_running(c) && mk_executor_stop(c) == 0;
+                mk_executor_unref(c);
+                _exit(ok ? 0 : 1);
+        }
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        /* The parent's executor is untouched. */
+        assert_true(mk_executor_is_running(e));
+        assert_int_equal(mk_executor_stop(e), 0);
+}
+
 static void test_shared_loop(void **state) {
         sd_event *event = NULL;
         Done started[3] = {}, stopped[3] = {};
@@ -732,6 +762,7 @@ static void test_exit_handler_on_stop(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_stop_graceful),
+                cmocka_unit_test(test_fork_while_running),
                 cmocka_unit_test(test_stop_ignoring_sigterm),
                 cmocka_unit_test(test_stop_custom_kill_signal),
                 cmocka_unit_test(test_stop_already_exited),

@@ -142,13 +142,18 @@ static void test_quick_listener_skips_the_event_path(void **state) {
         assert_start(e, 0);
         took = test_now_usec() - began;
         fprintf(stderr, "# ready after %.1f ms: %s (%s)\n", (double) took / 1000,
-                mk_executor_get_listen_watch(e) == MK_LISTEN_WATCH_EVENT ? "event" : "poll",
+                mk_executor_get_listen_watch(e) == MK_LISTEN_WATCH_EVENT  ? "event"
+                : mk_executor_get_listen_watch(e) == MK_LISTEN_WATCH_POLL ? "poll"
+                                                                          : "no watch: the first connect answered",
                 mk_executor_get_listen_watch_reason(e) ?: "-");
         if (took < 45 * MK_USEC_PER_MSEC) {
-                assert_int_equal(mk_executor_get_listen_watch(e), MK_LISTEN_WATCH_POLL);
-                assert_contains(mk_executor_get_listen_watch_reason(e), "within 50 ms");
+                /* The poll found it; or, on a loaded machine, it listened
+                 * before the probe's first connect, and no watch began. */
+                assert_int_not_equal(mk_executor_get_listen_watch(e), MK_LISTEN_WATCH_EVENT);
+                if (mk_executor_get_listen_watch(e) == MK_LISTEN_WATCH_POLL)
+                        assert_contains(mk_executor_get_listen_watch_reason(e), "within 50 ms");
                 assert_int_equal(mk_executor_get_listen_events(e), 0);
-        } else if (took > 60 * MK_USEC_PER_MSEC)
+        } else if (took > 60 * MK_USEC_PER_MSEC && mk_executor_get_listen_watch(e) != MK_LISTEN_WATCH_NONE)
                 assert_int_equal(mk_executor_get_listen_watch(e), MK_LISTEN_WATCH_EVENT);
         assert_int_equal(mk_executor_stop(e), 0);
         mk_executor_unref(e);
