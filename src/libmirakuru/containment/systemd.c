@@ -95,9 +95,18 @@ static int clean_stale_scopes(SystemdScope *s) {
         return r < 0 ? r : n;
 }
 
+/* The user manager's private socket in XDG_RUNTIME_DIR. */
+static int try_user_manager(Containment *c, const char *xdg, sd_bus **ret, bool *ret_fresh, char **refusals) {
+        _cleanup_free_ char *address = NULL;
+
+        if (asprintf_safe(&address, "unix:path=%s/systemd/private", xdg) < 0)
+                return -ENOMEM;
+        return try_connect(c, address, ret, ret_fresh, refusals);
+}
+
 static int systemd_setup(Containment *c) {
         SystemdScope *s = (SystemdScope *) c;
-        _cleanup_free_ char *refusals = NULL, *user_private = NULL;
+        _cleanup_free_ char *refusals = NULL;
         const char *explicit = c->params.bus_address ?: getenv("MIRAKURU_BUS_ADDRESS");
         const char *xdg = getenv("XDG_RUNTIME_DIR");
         int r = -EHOSTUNREACH, stale = 0;
@@ -116,8 +125,8 @@ static int systemd_setup(Containment *c) {
                         if (r >= 0)
                                 s->where = strdup("the system manager");
                 }
-                if (!s->bus && xdg && asprintf_safe(&user_private, "unix:path=%s/systemd/private", xdg) >= 0) {
-                        r = try_connect(c, user_private, &s->bus, &fresh, &refusals);
+                if (!s->bus && xdg) {
+                        r = try_user_manager(c, xdg, &s->bus, &fresh, &refusals);
                         if (r >= 0)
                                 s->where = strdup("the user manager");
                 }

@@ -28,7 +28,10 @@ static void test_deadline_with_stuck_reader(void **state) {
         /* The deadline, not the deadline plus a wait for the stuck reader
          * (it was 2 s more: the final flush of the forwarded output). */
         fprintf(stderr, "# --timeout 2 with a stuck reader: exit after %.0f ms\n", took / 1000.0);
-        assert_true(took < 3500 * 1000);
+        /* Under valgrind, copying yes's flood alone takes seconds: the bound
+         * says nothing there (the normal and ASan runs check it). */
+        if (!test_under_valgrind())
+                assert_true(took < 3500 * 1000);
         char *text = test_read_file(err);
         assert_non_null(text);
         assert_non_null(strstr(text, "start timed out"));
@@ -54,7 +57,7 @@ static void test_sigterm_with_stuck_reader(void **state) {
         /* Gone soon after the signal, not once a stuck reader's wait is
          * over (it was 2 s: the final flush of the forwarded output). */
         fprintf(stderr, "# SIGTERM with a stuck reader: exit after %.0f ms\n", took / 1000.0);
-        assert_true(took < 1000 * 1000);
+        assert_true(took < (test_under_valgrind() ? 3000 : 1000) * 1000);
         free(status);
         free(pid_file);
 }
