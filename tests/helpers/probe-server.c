@@ -11,6 +11,9 @@
  *   --tcp HOST:PORT     listen on TCP (HOST an address: 127.0.0.1, ::1)
  *   --dual-stack        ... an IPv6 socket also takes IPv4 (IPV6_V6ONLY off)
  *   --unix PATH         listen on a Unix stream socket
+ *   --listen-gap-us N   ... N us after bind() (the socket file is there,
+ *                       refusing), and write the real gap in us to
+ *   --gap-file PATH     (default: nowhere)
  *   --pid-file PATH     write our pid to PATH
  *   --rename            ... atomically: write PATH.tmp, rename it over PATH
  *   --pid-of-parent     ... writing our parent's pid instead (a wrong pid)
@@ -95,17 +98,43 @@ static void listen_tcp(const char *spec) {
                 die("listen");
 }
 
+static long listen_gap_us = 0;
+static const char *gap_file;
+
+static long long now_us(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (long long) t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
 static void listen_unix(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        long long bound;
 
         if (fd < 0)
                 die("socket");
         strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
         if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 die("bind");
+        bound = now_us();
+        while (now_us() - bound < listen_gap_us)
+                ; /* spin: a sleep could oversleep by far more than the gap */
         if (listen(fd, 16) < 0)
                 die("listen");
+        if (gap_file) {
+                char buf[32];
+                int n = snprintf(buf, sizeof buf, "%lld\n", now_us() - bound);
+                char tmp[4096];
+                snprintf(tmp, sizeof tmp, "%s.tmp", gap_file);
+                int g = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (g < 0)
+                        die("open gap file");
+                write_all(g, buf, (size_t) n);
+                close(g);
+                if (rename(tmp, gap_file) < 0) /* whole when it is there */
+                        die("rename gap file");
+        }
 }
 
 static void write_pid_file(const char *path, bool rename_it, bool split, pid_t pid) {
@@ -133,7 +162,7 @@ static void write_pid_file(const char *path, bool rename_it, bool split, pid_t p
 }
 
 int main(int argc, char **argv) {
-        enum { DELAY = 256, LONG_LINE, BANNER, STDERR_, SPLIT, TCP, UNIX_, PID_FILE, RENAME, PARENT, PID_SPLIT, LATE, TOUCH, EXIT, DUAL };
+        enum { DELAY = 256, LONG_LINE, BANNER, STDERR_, SPLIT, TCP, UNIX_, PID_FILE, RENAME, PARENT, PID_SPLIT, LATE, TOUCH, EXIT, DUAL, GAP, GAP_FILE };
         static const struct option options[] = {
                 { "delay-ms", required_argument, NULL, DELAY },
                 { "long-line", required_argument, NULL, LONG_LINE },
@@ -150,6 +179,8 @@ int main(int argc, char **argv) {
                 { "touch", required_argument, NULL, TOUCH },
                 { "exit", required_argument, NULL, EXIT },
                 { "dual-stack", no_argument, NULL, DUAL },
+                { "listen-gap-us", required_argument, NULL, GAP },
+                { "gap-file", required_argument, NULL, GAP_FILE },
                 {}
         };
         long delay = 0, long_line = 0, late = 0;
@@ -175,6 +206,8 @@ int main(int argc, char **argv) {
                 case TOUCH: touch = optarg; break;
                 case EXIT: exit_code = atoi(optarg); break;
                 case DUAL: dual_stack = true; break;
+                case GAP: listen_gap_us = atol(optarg); break;
+                case GAP_FILE: gap_file = optarg; break;
                 default: return 2;
                 }
 
