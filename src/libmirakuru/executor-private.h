@@ -149,6 +149,10 @@ int executor_flush_exit_report(MkExecutor *e);
 /* The stop signal and expected exit code in force (mk_executor_stop_with()). */
 int executor_stop_signal(MkExecutor *e);
 int executor_expected_exit(MkExecutor *e);
+/* Whether X is a clean end for E (executor-exit.c). */
+bool executor_exit_is_clean(MkExecutor *e, const MkExit *x);
+/* Sets E's error to why its exit was not a clean stop, with the last lines. */
+void executor_explain_unclean_exit(MkExecutor *e);
 /* executor-wait.c: output arrived while mk_executor_wait_for() waits. */
 void executor_wait_for_output(MkExecutor *e);
 void executor_free_run(MkExecutor *e);

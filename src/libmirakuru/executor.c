@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One service's lifecycle: start with its deadline, probes, fail-fast on
  * exit, stop with teardown in layers. The blocking calls are in
- * executor-wait.c, messages in executor-error.c. */
+ * executor-wait.c, messages in executor-error.c, what counts as a clean
+ * end in executor-exit.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -37,43 +38,12 @@ static void finish_start(MkExecutor *e, int result) {
         mk_executor_unref(e);
 }
 
-int executor_stop_signal(MkExecutor *e) {
-        return e->stop_override && e->override_stop_signal > 0 ? e->override_stop_signal : e->stop_signal;
-}
-
-int executor_expected_exit(MkExecutor *e) {
-        return e->stop_override && e->override_expected_exit != MK_EXPECTED_EXIT_CONFIGURED
-                       ? e->override_expected_exit
-                       : e->expected_exit;
-}
-
-static bool exit_is_clean(MkExecutor *e, const MkExit *x) {
-        if (x->code == CLD_EXITED)
-                return x->status == 0 || x->status == executor_expected_exit(e);
-        return x->code == CLD_KILLED && x->status == executor_stop_signal(e);
-}
-
 static int stop_result(MkExecutor *e) {
         if (e->killed)
                 return 1;
         if (e->have_exit && !e->exit.clean)
                 return -ECHILD;
         return 0;
-}
-
-/* The error of a stop that found an unclean exit: what the exit was and
- * what would have been clean. */
-static void explain_unclean_exit(MkExecutor *e) {
-        _cleanup_free_ char *how = executor_describe_exit(&e->exit);
-        int expected = executor_expected_exit(e);
-        char also[32] = "";
-
-        if (expected >= 0)
-                (void) snprintf(also, sizeof also, " or %d", expected);
-        executor_set_error(e, "%s %s; a clean stop is exit status 0%s or death by the stop signal "
-                           "%d (SIG%s)", e->name, how ?: "exited", also, executor_stop_signal(e),
-                           executor_signal_name(executor_stop_signal(e)));
-        executor_error_add_last_lines(e);
 }
 
 static void finish_stop(MkExecutor *e, int result) {
@@ -170,10 +140,10 @@ static void teardown_done(MkExecutor *e) {
         e->tearing_down = false;
         e->state = MK_STATE_IDLE;
         if (e->have_exit) /* what is clean may have changed with mk_executor_stop_with() */
-                e->exit.clean = exit_is_clean(e, &e->exit);
+                e->exit.clean = executor_exit_is_clean(e, &e->exit);
         result = stop_result(e);
         if (e->stop_pending && result == -ECHILD)
-                explain_unclean_exit(e);
+                executor_explain_unclean_exit(e);
         e->stop_override = false;
 
         mk_executor_ref(e);
@@ -408,7 +378,7 @@ static bool reap_main(MkExecutor *e) {
         e->main_reaped = true;
         e->have_exit = true;
         e->exit = (MkExit) { .code = si.si_code, .status = si.si_status };
-        e->exit.clean = exit_is_clean(e, &e->exit);
+        e->exit.clean = executor_exit_is_clean(e, &e->exit);
         if (e->containment)
                 containment_main_exited(e->containment);
         return true;
