@@ -3,7 +3,6 @@
  * process-group backend cannot attribute (double-forked setsid() daemons,
  * a fork bomb's orphans) still lands with a process of ours when the
  * supervisor dies, SIGKILL included. See docs/containment.md. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 #include "util/macro.h"
 #include "util/pidfd-util.h"
 #include "util/time-util.h"
+#include "containment/proc-children.h"
 #include "util/proc-stat.h"
 
 /* How long a sweep may go on, at most (a fork bomb is caught in a few passes). */
@@ -63,56 +63,12 @@ static int list_push(PidList *l, pid_t pid, pid_t parent) {
 
 /* Appends the children of PID (every thread's) to L. */
 static void add_children(PidList *l, pid_t pid) {
-        char path[64];
-        DIR *d;
-        struct dirent *de;
+        _cleanup_(pid_array_done) PidArray children = {};
 
-        snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
-        d = opendir(path);
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char file[320];
-                char *text = NULL;
-                size_t len = 0, alloc = 0;
-                ssize_t n;
-                int fd;
-                if (de->d_name[0] < '0' || de->d_name[0] > '9')
-                        continue;
-                snprintf(file, sizeof file, "/proc/%d/task/%.32s/children", (int) pid, de->d_name);
-                fd = open(file, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                /* Space-separated pids, the whole file (it may be long). */
-                for (;;) {
-                        if (alloc - len < 4096) {
-                                char *t = realloc(text, alloc + 65536);
-                                if (!t)
-                                        break;
-                                text = t;
-                                alloc += 65536;
-                        }
-                        n = read(fd, text + len, alloc - len - 1);
-                        if (n <= 0)
-                                break;
-                        len += (size_t) n;
-                }
-                close(fd);
-                if (!text)
-                        continue;
-                text[len] = '\0';
-                for (char *p = text, *e; *p; p = e) {
-                        long v = strtol(p, &e, 10);
-                        if (e == p) {
-                                e = p + 1;
-                                continue;
-                        }
-                        if (v > 0)
-                                (void) list_push(l, (pid_t) v, pid);
-                }
-                free(text);
-        }
-        closedir(d);
+        /* Out of memory: what was read still counts (best effort). */
+        (void) proc_children_append(pid, &children);
+        for (size_t i = 0; i < children.n; i++)
+                (void) list_push(l, children.pids[i], pid);
 }
 
 /* SIGKILLs PID, found as a child of PARENT, unless it is no longer that:

@@ -12,6 +12,7 @@
 
 #include "cgroup-tree.h"
 #include "cgroup-util.h"
+#include "proc-children.h"
 #include "util/macro.h"
 #include "util/proc-stat.h"
 
@@ -151,13 +152,6 @@ int cg_is_populated(const char *cgroup) {
                 if (strncmp(line, "populated ", 10) == 0)
                         return line[10] == '1';
         return -EBADMSG;
-}
-
-static bool pid_in(const pid_t *a, size_t n, pid_t p) {
-        for (size_t i = 0; i < n; i++)
-                if (a[i] == p)
-                        return true;
-        return false;
 }
 
 /* Signals every process of the cgroup not yet in *SEEN, until a pass finds

@@ -179,12 +179,9 @@ void cgroup_backend_release(CgroupContainment *g) {
         }
         /* An empty directory needs no fd to go (a setup that failed for
          * want of fds must not leave it); a tree is walked. */
-        if (c->cgroup_path && g->remove) {
-                if (rmdir(c->cgroup_path) < 0 && errno != ENOENT)
-                        (void) cg_remove(c->cgroup_path);
-                if (access(c->cgroup_path, F_OK) < 0 && errno == ENOENT)
-                        stale_note(c->cgroup_path, -1);
-        }
+        if (c->cgroup_path && g->remove &&
+            (rmdir(c->cgroup_path) >= 0 || errno == ENOENT || cg_remove(c->cgroup_path) >= 0))
+                stale_note(c->cgroup_path, -1);
         /* Unregister last: until the cgroup is gone the guard still covers it. */
         guard_remove(&g->guard);
         g->dir_fd = safe_close(g->dir_fd);

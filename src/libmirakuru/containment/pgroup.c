@@ -235,7 +235,7 @@ static int walk_members(pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t
                 for (size_t i = 0; i < own.n; i++) {
                         ProcInfo info;
                         if ((own.pids[i] != main_pid && mains_has(own.pids[i])) ||
-                            pid_array_contains(&queue, own.pids[i]) || read_proc_info(own.pids[i], &info) < 0)
+                            pid_in(queue.pids, queue.n, own.pids[i]) || read_proc_info(own.pids[i], &info) < 0)
                                 continue;
                         if ((info.pgrp == main_pid || info.session == main_pid) &&
                             (r = pid_array_push(&queue, own.pids[i])) < 0)
@@ -260,7 +260,7 @@ static int walk_members(pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t
                                 return r;
                         /* Drop children listed twice (a re-read root). */
                         for (size_t i = before; i < queue.n;)
-                                if (pid_array_contains(&(PidArray) { .pids = queue.pids, .n = before }, queue.pids[i]))
+                                if (pid_in(queue.pids, before, queue.pids[i]))
                                         queue.pids[i] = queue.pids[--queue.n];
                                 else
                                         i++;
@@ -273,9 +273,12 @@ static int walk_members(pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t
         return 0;
 }
 
+/* Whether members are found by walk_members(): the kernel lists children,
+ * we are the subreaper, and MIRAKURU_PGROUP_SCAN=1 does not ask for the scan. */
 static bool can_walk(void) {
         int subreaper = 0;
-        return proc_children_supported() && prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0) == 0 && subreaper;
+        return proc_children_supported() && prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0) == 0 && subreaper &&
+               !getenv("MIRAKURU_PGROUP_SCAN");
 }
 
 /* Every process on the system (a look begun after FRESH_AFTER), with
@@ -329,19 +332,12 @@ static int scan_all(pid_t main_pid, bool main_reaped, uint64_t fresh_after, Proc
 /* The members (flagged), where the kernel lists children and we are the
  * subreaper by walking down (walk_members()), else by scan_all(). */
 static int scan_members(pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
-        if (can_walk() && !getenv("MIRAKURU_PGROUP_SCAN")) {
+        if (can_walk()) {
                 int r = walk_members(main_pid, main_reaped, ret, ret_n);
                 if (r != -E2BIG)
                         return r;
         }
         return scan_all(main_pid, main_reaped, fresh_after, ret, ret_n);
-}
-
-static bool pid_in(const pid_t *a, size_t n, pid_t p) {
-        for (size_t i = 0; i < n; i++)
-                if (a[i] == p)
-                        return true;
-        return false;
 }
 
 /* Signals the members not in *SEEN yet (SIGNO 0: none) and adds them there;
@@ -400,7 +396,7 @@ static int pgroup_setup(Containment *c) {
         /* Orphans of the service reparent to us, so we can find and reap them. */
         if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 containment_set_reason(c, "process group of the service's own session (not a subreaper: %m)");
-        else if (can_walk() && !getenv("MIRAKURU_PGROUP_SCAN"))
+        else if (can_walk())
                 containment_set_reason(c, "process group of the service's own session, this process as subreaper "
                                           "(members found down /proc/PID/task/*/children)");
         else

@@ -24,9 +24,9 @@ int pid_array_push(PidArray *a, pid_t pid) {
         return 0;
 }
 
-bool pid_array_contains(const PidArray *a, pid_t pid) {
-        for (size_t i = 0; i < a->n; i++)
-                if (a->pids[i] == pid)
+bool pid_in(const pid_t *a, size_t n, pid_t p) {
+        for (size_t i = 0; i < n; i++)
+                if (a[i] == p)
                         return true;
         return false;
 }

@@ -16,7 +16,8 @@ typedef struct PidArray {
 } PidArray;
 
 int pid_array_push(PidArray *a, pid_t pid);
-bool pid_array_contains(const PidArray *a, pid_t pid);
+/* Whether P is among the N pids at A. */
+bool pid_in(const pid_t *a, size_t n, pid_t p);
 void pid_array_done(PidArray *a);
 
 /* Whether this kernel has the children files (looked up once). */
