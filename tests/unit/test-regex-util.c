@@ -67,6 +67,11 @@ static void test_realistic_accepted(void **state) {
         assert_true(compiles_and_matches("^ready( now)?$", "ready"));
         assert_true(compiles_and_matches("(x?)*y", "xxy")); /* 2 deep: the most accepted */
         assert_true(compiles_and_matches("(GET|POST|)?-(a|b?)c", "-c"));
+        /* Alternatives of what matches empty, a few in a row, loops too. */
+        assert_true(compiles_and_matches("(\\s|^)(-v|--verbose)?(GET|POST|)?( |\t)*ready(\\b|$)", "ready"));
+        assert_true(compiles_and_matches("(()|())(()|())(()|())(()|())(()|())x", "x"));
+        assert_true(compiles_and_matches("((a?|b?)(a?|b?)c)*d", "abcd"));
+        assert_true(compiles_and_matches("(a?)*(a?)*(a?)*(a?)*(a?)*b", "aab"));
         /* A long list in one bracket expression is one state. */
         char big[REGEX_PATTERN_MAX + 1];
         memset(big, 'x', REGEX_PATTERN_MAX);
@@ -125,6 +130,17 @@ static int refuse_all(void) {
                 { "a???????+++++", "can match the empty string nest more than 2 deep at offset 3" },
                 { "a??{24,}", "more than 2 deep at offset 3" },
                 { "((((((((((a|b|)*|)*|)*|)*|)*){1,2}){1,2}){1,2}){1,2}){1,2}", "more than 2 deep at offset 16" },
+                /* Runs of alternatives that can match empty: each multiplies the
+                 * ways through, and a loop makes glibc walk them all again from
+                 * each state (fuzz-regex: "((()|()){18})*" 0.4 s, x 22 seconds;
+                 * accepted before, since "()" nests 0 deep). */
+                { "((()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|()))*",
+                  "the pattern can match the empty string in more than 32 ways in a row at offset 43" },
+                { "(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(a?)*",
+                  "more than 32 ways in a row at offset 42" },
+                { "((||)(||)(||)(||)(||)(||)(||)(||)(||)(||)(||)(||)(||)(||)(||)(||)(||)(||))*", "more than 32 ways in a row" },
+                { "(a?)*(a?)*(a?)*(a?)*(a?)*(a?)*", "more than 32 ways in a row at offset 30" },
+                { "(a?|b?)(a?|b?)(a?|b?)(a?|b?)(a?|b?)(a?|b?)", "more than 32 ways in a row at offset 42" },
                 /* Back-references: not ERE, exponential in regexec(). */
                 { "(a)\\1", "back-reference \\1 at offset 3: not supported" },
                 { "(a)(b)(c)(d)(e)(f)(g)(h)(i)x\\9", "back-reference \\9 at offset 28" },

@@ -55,7 +55,110 @@ typedef struct Cost {
          * of such parts nest (REGEX_EMPTY_NESTING_MAX). */
         bool nullable;
         unsigned empty_depth;
+        /* Epsilon paths (REGEX_EMPTY_PATHS_MAX), counted in glibc's NFA
+         * where only anchors, groups and the nodes of | ? * + { } are
+         * crossed without reading a byte: THROUGH from the part's start to
+         * its end (0 when it cannot match empty), HEAD the most from its
+         * start to any one node in it or its end, TAIL the most from any
+         * node in it to its end, INNER the most between any two nodes of it
+         * (a loop's way back included). Saturated at PATHS_SATURATED. */
+        uint64_t through, head, tail, inner;
 } Cost;
+
+#define PATHS_SATURATED (UINT64_C(1) << 32)
+
+static uint64_t paths_add(uint64_t a, uint64_t b) {
+        return MIN(a + b, PATHS_SATURATED);
+}
+
+static uint64_t paths_mul(uint64_t a, uint64_t b) {
+        return MIN(a * b, PATHS_SATURATED); /* both <= 2^32: no overflow */
+}
+
+/* The paths of a part that reads a byte (literal, '.', bracket, \w), and of
+ * one that reads nothing and has one way through (an anchor, "()", an
+ * empty branch). */
+#define PATHS_BYTE .through = 0, .head = 1, .tail = 1, .inner = 1
+#define PATHS_EMPTY .through = 1, .head = 1, .tail = 1, .inner = 1
+
+/* X then Y: paths into Y come through X; the worst run between two nodes
+ * may start in X's tail and end in Y's head. */
+static void paths_concat(Cost *x, const Cost *y) {
+        uint64_t through = paths_mul(x->through, y->through);
+        uint64_t head = MAX(x->head, paths_mul(x->through, y->head));
+        uint64_t tail = MAX(y->tail, paths_mul(x->tail, y->through));
+
+        x->inner = MAX(MAX(x->inner, y->inner), paths_mul(x->tail, y->head));
+        x->through = through;
+        x->head = head;
+        x->tail = tail;
+}
+
+/* X|Y: the two ways add up where they meet again, at the end. */
+static void paths_alternate(Cost *x, const Cost *y) {
+        x->through = paths_add(x->through, y->through);
+        x->head = MAX(MAX(x->head, y->head), x->through);
+        x->tail = MAX(MAX(x->tail, y->tail), x->through);
+        x->inner = MAX(MAX(x->inner, y->inner), MAX(x->head, x->tail));
+}
+
+/* X? (glibc: X|nothing). */
+static void paths_optional(Cost *x) {
+        const Cost nothing = { PATHS_EMPTY };
+
+        paths_alternate(x, &nothing);
+}
+
+/* X* (glibc: a node that leads into X and past it; X's end leads back to
+ * it): as X?, and from a node in X around the loop to a node in X. */
+static void paths_loop(Cost *x) {
+        uint64_t around = paths_mul(x->tail, x->head);
+
+        paths_optional(x);
+        x->inner = MAX(x->inner, around);
+}
+
+/* X{min,max} as glibc's parse_dup_op() builds it: MIN copies of X, then X*
+ * (MAX < 0), or MAX-MIN nested optional copies "((X?X)?X)?". Stops early
+ * once a copy changes nothing (a fixed point) or the paths saturated. */
+static void paths_repeat(Cost *ret, const Cost *x, long min, long max) {
+        Cost r = { PATHS_EMPTY }, prev;
+
+        for (long i = 0; i < min; i++) {
+                prev = r;
+                paths_concat(&r, x);
+                if (i > 0 && r.through == prev.through && r.head == prev.head && r.tail == prev.tail &&
+                    r.inner == prev.inner)
+                        break;
+                if (r.inner == PATHS_SATURATED)
+                        break;
+        }
+        if (max < 0) {
+                Cost loop = *x;
+
+                paths_loop(&loop);
+                paths_concat(&r, &loop);
+        } else if (max > min) {
+                Cost opt = *x;
+
+                paths_optional(&opt);
+                for (long i = min + 1; i < max; i++) {
+                        prev = opt;
+                        paths_concat(&opt, x);
+                        paths_optional(&opt);
+                        if (opt.through == prev.through && opt.head == prev.head && opt.tail == prev.tail &&
+                            opt.inner == prev.inner)
+                                break;
+                        if (opt.inner == PATHS_SATURATED)
+                                break;
+                }
+                paths_concat(&r, &opt);
+        }
+        ret->through = r.through;
+        ret->head = r.head;
+        ret->tail = r.tail;
+        ret->inner = MAX(r.inner, x->inner); /* X{0} is built, then dropped */
+}
 
 static int walk_check(Walk *w, Cost c, size_t offset, bool quantifier) {
         if (c.empty_depth > REGEX_EMPTY_NESTING_MAX)
@@ -64,6 +167,9 @@ static int walk_check(Walk *w, Cost c, size_t offset, bool quantifier) {
         if (c.anchors > REGEX_ANCHORS_MAX)
                 return walk_fail(w, "more than %d anchors (^ $ \\< \\> count 1, \\b \\B 2, repeats multiply them) at offset %zu",
                                  REGEX_ANCHORS_MAX, offset);
+        if (c.inner > REGEX_EMPTY_PATHS_MAX)
+                return walk_fail(w, "the pattern can match the empty string in more than %d ways in a row at offset %zu "
+                                 "(alternatives of such parts, one after the other)", REGEX_EMPTY_PATHS_MAX, offset);
         /* states <= 32767 * REGEX_STATES_MAX here: no overflow */
         if (c.states * (1 + 2 * c.anchors) <= REGEX_STATES_MAX)
                 return 0;
@@ -160,6 +266,7 @@ static bool parse_interval(const char **p, long *ret_min, long *ret_max) {
 static Cost repeat_cost(Cost c, long min, long max) {
         Cost r = c;
 
+        paths_repeat(&r, &c, min, max);
         if (max < 0) { /* X* as X{0,}, X+ as X{1,}; the loop passes anchors again */
                 r.states = (uint64_t) (min + 1) * c.states + 1;
                 r.anchors = (uint64_t) (min + 2) * c.anchors;
@@ -199,12 +306,12 @@ static int walk_atom(Walk *w, Cost *ret) {
                 break;
         case '[':
                 w->p = skip_bracket(w->p);
-                c.states = 3;
+                c = (Cost) { .states = 3, PATHS_BYTE };
                 break;
         case '^':
         case '$':
                 w->p++;
-                c = (Cost) { .states = 1, .anchors = 1, .nullable = true };
+                c = (Cost) { .states = 1, .anchors = 1, .nullable = true, PATHS_EMPTY };
                 break;
         case '\\':
                 if (w->p[1] >= '1' && w->p[1] <= '9')
@@ -214,24 +321,25 @@ static int walk_atom(Walk *w, Cost *ret) {
                                          w->p[1], (size_t) (start - w->pattern));
                 if (!w->p[1]) {
                         w->p++;
-                        c.states = 1;
+                        c = (Cost) { .states = 1, PATHS_BYTE };
                         break;
                 }
                 if (strchr("bB", w->p[1])) /* two anchors and a '|' */
-                        c = (Cost) { .states = 3, .anchors = 2, .nullable = true };
+                        c = (Cost) { .states = 3, .anchors = 2, .nullable = true, .through = 2, .head = 2, .tail = 2,
+                                     .inner = 2 };
                 else if (strchr("<>`'", w->p[1]))
-                        c = (Cost) { .states = 1, .anchors = 1, .nullable = true };
+                        c = (Cost) { .states = 1, .anchors = 1, .nullable = true, PATHS_EMPTY };
                 else if (strchr("wWsS", w->p[1]))
-                        c.states = 3; /* a bracket expression */
+                        c = (Cost) { .states = 3, PATHS_BYTE }; /* a bracket expression */
                 else /* a multibyte character after '\' stays one state per byte */
-                        c.states = char_length(w->p + 1);
+                        c = (Cost) { .states = char_length(w->p + 1), PATHS_BYTE };
                 w->p += 1 + char_length(w->p + 1);
                 break;
         default:
                 /* Literals, '.'; a ')' outside groups; a repeat operator with
                  * nothing before it (glibc fails there). */
                 w->p += char_length(w->p);
-                c.states = (uint64_t) (w->p - start);
+                c = (Cost) { .states = (uint64_t) (w->p - start), PATHS_BYTE };
                 break;
         }
         *ret = c;
@@ -239,7 +347,7 @@ static int walk_atom(Walk *w, Cost *ret) {
 }
 
 static int walk_branch(Walk *w, bool nested, Cost *ret) {
-        Cost total = { .nullable = true };
+        Cost total = { .nullable = true, PATHS_EMPTY };
         int r;
 
         while (*w->p && *w->p != '|' && !(nested && *w->p == ')')) {
@@ -267,6 +375,7 @@ static int walk_branch(Walk *w, bool nested, Cost *ret) {
                 }
                 total.states += c.states;
                 total.anchors += c.anchors;
+                paths_concat(&total, &c);
                 total.nullable = total.nullable && c.nullable;
                 total.empty_depth = MAX(total.empty_depth, c.empty_depth);
                 r = walk_check(w, total, (size_t) (w->p - w->pattern), false);
@@ -288,7 +397,13 @@ static int walk_regexp(Walk *w, bool nested, Cost *ret) {
                 r = walk_branch(w, nested, &c);
                 if (r < 0)
                         return r;
-                branches++;
+                if (branches++ == 0) {
+                        total.through = c.through;
+                        total.head = c.head;
+                        total.tail = c.tail;
+                        total.inner = c.inner;
+                } else
+                        paths_alternate(&total, &c);
                 total.states += c.states;
                 total.anchors += c.anchors;
                 total.nullable = total.nullable || c.nullable;

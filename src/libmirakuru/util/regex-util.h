@@ -10,7 +10,8 @@
  * regcomp() will build, and refuses the pattern before regcomp() sees it
  * when that is above REGEX_STATES_MAX, the pattern is longer than
  * REGEX_PATTERN_MAX bytes, has more than REGEX_ANCHORS_MAX anchors, nests
- * repeats of empty-matching parts deeper than REGEX_EMPTY_NESTING_MAX or
+ * repeats of empty-matching parts deeper than REGEX_EMPTY_NESTING_MAX, has
+ * more than REGEX_EMPTY_PATHS_MAX ways through a run of such parts, nests
  * groups deeper than REGEX_NESTING_MAX, or uses a back-reference (\1 ..
  * \9). Every place that compiles a regex coming from a user goes through
  * here (the output and http probes; the CLI's checks of its options). */
@@ -42,6 +43,16 @@
  * 3 ("a??{24,}" 10 s, "a???????+++++" 0.6 s, "(a??)+" x 40 more than 20 s).
  * "x?", "(a|b)*" are 1 deep, "(x?)*", "(a|b?)" 2, "(a??)+" 3. */
 #define REGEX_EMPTY_NESTING_MAX 2
+/* More ways than this to cross a run of parts that can match the empty
+ * string, between any two points of the pattern, are refused. Each
+ * alternative of such parts one after the other multiplies the ways:
+ * "(a?|b?)" has 2, "(a?|b?)(a?|b?)" 4, "(()|())" x 18 262144. Where a
+ * repeat of such parts closes a loop ("(...)*", even after the run),
+ * glibc's epsilon closures walk every way again from each state, uncached:
+ * time exponential in the run ("((()|()){18})*" 0.4 s, x 22 seconds). With
+ * at most 32 ways, regcomp() stays within the budget of REGEX_STATES_MAX
+ * below. "\b" has 2 ways, "x?", "(a|b)?", "(a|)", "^", "()" 1. */
+#define REGEX_EMPTY_PATHS_MAX 32
 /* Groups nested deeper than this are refused (the walk recurses per group). */
 #define REGEX_NESTING_MAX 100
 

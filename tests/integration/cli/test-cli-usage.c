@@ -85,6 +85,13 @@ static void test_bad_regex(void **state) {
                            "invalid --output regular expression 'x+++++++++++++++++++++++': quantifiers nest too "
                            "deeply: the pattern would expand to more than 2048 states at offset 11");
         expect_usage_error(ARGS("--output", "(a{1,255}){1,255}", "--"), "quantifiers nest too deeply");
+        /* Found by fuzz-regex in CI: seconds in regcomp() before (each
+         * "(()|())" more doubles it), refused at once now. */
+        expect_usage_error(ARGS("--output",
+                                "((()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())"
+                                "(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|())(()|()))*",
+                                "--"),
+                           "the pattern can match the empty string in more than 32 ways in a row at offset 43");
         expect_usage_error(ARGS("--http", "http://127.0.0.1:1/", "--http-status", "(2)\\1", "--"),
                            "back-reference \\1 at offset 3: not supported");
 }
