@@ -6,7 +6,9 @@
  * libmirakuru.a, and run against real services: a shell service with an
  * output probe and a child of its own, Python's http.server behind an HTTP
  * probe (libcurl loaded by the installed library), a service that fails
- * its start. After each stop nothing of the service is left.
+ * its start, a group of two services in dependency order (the installed
+ * mirakuru-group.h, through <mirakuru.h>). After each stop nothing of the
+ * service is left.
  *
  * Usage: test-installed WORKDIR (a directory the test may write into).
  */
@@ -175,6 +177,53 @@ static void test_failed_start_explains(void **state) {
         assert_null(mk_executor_unref(e));
 }
 
+/* A group: "app" starts only once "db" is ready and stops first. Each
+ * appends to one file when it starts and when it gets SIGTERM. */
+static void test_group_in_dependency_order(void **state) {
+        char *log = path_in("group.log"), *db_cmd = NULL, *app_cmd = NULL;
+        MkExecutor *db = NULL, *app = NULL;
+        MkGroup *g = NULL;
+        MkServiceStatus status;
+
+        assert_true(asprintf(&db_cmd, "trap 'echo db-stop >> %s; exit 0' TERM; sleep 0.3; echo db-up >> %s; "
+                             "echo ready; while :; do sleep 0.05; done", log, log) > 0);
+        assert_true(asprintf(&app_cmd, "trap 'echo app-stop >> %s; exit 0' TERM; echo app-up >> %s; "
+                             "echo ready; while :; do sleep 0.05; done", log, log) > 0);
+        assert_int_equal(mk_executor_new(&db), 0);
+        assert_int_equal(mk_executor_set_shell_command(db, db_cmd), 0);
+        assert_int_equal(mk_executor_add_output_probe(db, "^ready$", MK_STREAM_STDOUT), 0);
+        assert_int_equal(mk_executor_new(&app), 0);
+        assert_int_equal(mk_executor_set_shell_command(app, app_cmd), 0);
+        assert_int_equal(mk_executor_add_output_probe(app, "^ready$", MK_STREAM_STDOUT), 0);
+        assert_int_equal(mk_group_new(&g), 0);
+        assert_int_equal(mk_group_add(g, "db", db), 0);
+        assert_int_equal(mk_group_add(g, "app", app), 0);
+        assert_int_equal(mk_group_add_dependency(g, "app", "db", MK_CONDITION_READY), 0);
+        int r = mk_group_start(g);
+        if (r < 0)
+                fail_msg("group start: %s (%s)", strerror(-r), mk_group_get_error(g) ?: "no error text");
+        assert_int_equal(mk_group_get_service_status(g, "app", &status), 0);
+        assert_int_equal(status, MK_SERVICE_READY);
+        pid_t db_pid = mk_executor_get_pid(db), app_pid = mk_executor_get_pid(app);
+        assert_int_equal(mk_group_stop(g), 0);
+        assert_true(pid_gone(db_pid));
+        assert_true(pid_gone(app_pid));
+        assert_null(mk_group_unref(g));
+        assert_null(mk_executor_unref(db));
+        assert_null(mk_executor_unref(app));
+
+        char text[256] = "";
+        FILE *f = fopen(log, "re");
+        assert_non_null(f);
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        assert_string_equal(text, "db-up\napp-up\napp-stop\ndb-stop\n");
+        free(log);
+        free(db_cmd);
+        free(app_cmd);
+}
+
 /* main()'s own char **argv is taken as it is; the application's strv_free()
  * and friends are its own. */
 static void test_main_argv_and_own_symbols(void **state) {
@@ -199,6 +248,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_output_probe_and_teardown),
                 cmocka_unit_test(test_http_probe),
                 cmocka_unit_test(test_failed_start_explains),
+                cmocka_unit_test(test_group_in_dependency_order),
                 cmocka_unit_test(test_main_argv_and_own_symbols),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
