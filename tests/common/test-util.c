@@ -95,7 +95,30 @@ static void fork_child_no_leak_check(void) {
                 VALGRIND_CLO_CHANGE("--leak-check=no");
 }
 
+/* Every test starts from default signal dispositions and an empty signal
+ * mask, whatever ran the suite: nohup(1) leaves SIGHUP ignored, a
+ * non-interactive shell's '&' SIGINT and SIGQUIT, and all of it is
+ * inherited. mirakuru-run rightly keeps an ignored SIGHUP ignored (nohup
+ * asking), so a test of its SIGHUP handling run under nohup waited forever.
+ * A test that wants a signal ignored sets that itself. */
+static void reset_inherited_signals(void) {
+        const struct sigaction dfl = { .sa_handler = SIG_DFL };
+        sigset_t none;
+
+        for (int sig = 1; sig < NSIG; sig++) {
+                struct sigaction old;
+
+                if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &old) < 0)
+                        continue;
+                if (old.sa_handler == SIG_IGN)
+                        (void) sigaction(sig, &dfl, NULL);
+        }
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 __attribute__((constructor)) static void test_util_init(void) {
+        reset_inherited_signals();
         (void) pthread_atfork(NULL, NULL, fork_child_no_leak_check);
 }
 

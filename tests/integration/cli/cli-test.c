@@ -98,6 +98,18 @@ int cli_wait(CliRun *r) {
                         break;
                 assert_true(p == 0);
                 if (test_now_usec() > end) {
+                        /* For whoever reads the log: what it printed, and
+                         * its signal masks (an ignored or blocked signal
+                         * explains a run that did not stop). */
+                        char status_path[64], *text, *err = test_read_file(r->err_path);
+                        snprintf(status_path, sizeof status_path, "/proc/%d/status", (int) r->pid);
+                        text = test_read_file(status_path);
+                        fprintf(stderr, "# mirakuru-run's stderr so far:\n%s\n", err ?: "(unreadable)");
+                        for (char *l = text ? strtok(text, "\n") : NULL; l; l = strtok(NULL, "\n"))
+                                if (strncmp(l, "Sig", 3) == 0 || strncmp(l, "State", 5) == 0)
+                                        fprintf(stderr, "# %s\n", l);
+                        free(err);
+                        free(text);
                         kill(r->pid, SIGKILL);
                         waitpid(r->pid, &status, 0);
                         fail_msg("mirakuru-run did not end within %llu s",
