@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -27,6 +28,10 @@
  * found by the probe's own back-off connects. */
 static const uint64_t recheck_usec[] = { 50, 50, 100, 100, 200, 500 };
 #define RECHECK_USEC ((uint64_t) 100 * 1000)
+
+/* The loopback device: ifindex 1 in every network namespace (the kernel's
+ * LOOPBACK_IFINDEX, not in its uapi headers). */
+#define LOOPBACK_IFINDEX 1
 
 /* The event path is armed only after the poll has looked this long: a
  * service that listens sooner is found by the poll (for ~50 queries, under
@@ -58,6 +63,7 @@ struct ListenWatch {
         bool query_v4; /* a listener of this family could take the connect */
         bool query_v6;
         bool no_compat; /* the kernel refused the two-family request */
+        bool dump;      /* the filtered dump instead of exact lookups */
         bool was_listening;
         uint64_t event_at; /* CLOCK_MONOTONIC usec to arm the event path at; 0: not pending */
         uint32_t seq;
@@ -227,6 +233,59 @@ static int read_answer(ListenWatch *w) {
         }
 }
 
+/* The kernel's own answer to "would a connect to T on our port find a
+ * listener": SOCK_DIAG_BY_FAMILY without NLM_F_DUMP looks the socket up
+ * as an incoming SYN to T:PORT would (inet_diag_find_one_icsk(): the
+ * listener bound to T, else the wildcard one, dual-stack IPv6 ones for an
+ * IPv4 T too), arriving on the loopback interface as every connect to a
+ * local address does. One hash lookup: ~3 us a look against ~13 us for the
+ * dump below, which walks every bucket of the listening hash (tens of
+ * thousands) whatever the filter. > 0 if a listener is there, 0 if not
+ * (-ENOENT), negative errno if the kernel would not answer. */
+static int query_exact(ListenWatch *w, const WatchTarget *t) {
+        struct {
+                struct nlmsghdr nlh;
+                struct inet_diag_req_v2 req;
+        } msg = {
+                .nlh = { .nlmsg_len = sizeof msg, .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST,
+                         .nlmsg_seq = ++w->seq },
+                .req = { .sdiag_family = (uint8_t) t->family, .sdiag_protocol = IPPROTO_TCP,
+                         .idiag_states = 1u << TCP_LISTEN,
+                         .id = { .idiag_sport = htons(w->port), .idiag_if = LOOPBACK_IFINDEX,
+                                 .idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } } },
+        };
+        union {
+                struct nlmsghdr h;
+                char buf[1024];
+        } reply;
+
+        memcpy(msg.req.id.idiag_src, t->addr, t->family == AF_INET ? 4 : 16);
+        if (send(w->fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = recv(w->fd, &reply, sizeof reply, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                for (struct nlmsghdr *h = &reply.h; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_seq != w->seq)
+                                continue; /* the answer to an earlier request */
+                        if (h->nlmsg_type == NLMSG_ERROR) {
+                                const struct nlmsgerr *e = NLMSG_DATA(h);
+                                if (h->nlmsg_len < NLMSG_LENGTH(sizeof *e))
+                                        return -EIO;
+                                return e->error == -ENOENT ? 0 : e->error < 0 ? e->error : -EIO;
+                        }
+                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+                                return -EIO;
+                        const struct inet_diag_msg *m = NLMSG_DATA(h);
+                        return m->idiag_state == TCP_LISTEN && ntohs(m->id.idiag_sport) == w->port;
+                }
+        }
+}
+
 /* Both families in one dump (one system call less per tick). */
 static int query_both(ListenWatch *w) {
         DEFINE_LISTEN_REQUEST(msg, struct inet_diag_req, TCPDIAG_GETSOCK,
@@ -251,6 +310,11 @@ static int query_family(ListenWatch *w, int family) {
 static int query(ListenWatch *w) {
         int r = 0;
 
+        if (!w->dump) {
+                for (size_t i = 0; i < w->n_targets && r == 0; i++)
+                        r = query_exact(w, &w->targets[i]);
+                return r;
+        }
         if (w->query_v4 && !w->no_compat)
                 return query_both(w);
         if (w->query_v4)
@@ -390,8 +454,15 @@ int listen_watch_new(Probe *p, const struct sockaddr_storage *addrs, size_t n,
                 return -errno;
         if (connect(w->fd, (const struct sockaddr *) &kernel, sizeof kernel) < 0)
                 return -errno;
-        /* One query now, so a kernel without inet_diag is found out here. */
+        /* One query now, so a kernel without inet_diag, or without its
+         * exact lookups, is found out here. MIRAKURU_LISTEN_DUMP=1 asks for
+         * the dump (the test suite runs the watch's tests with it too). */
+        w->dump = getenv("MIRAKURU_LISTEN_DUMP") != NULL;
         r = query(w);
+        if (r < 0 && r != -EAGAIN && !w->dump) {
+                w->dump = true;
+                r = query(w);
+        }
         if (r < 0 && r != -EAGAIN && w->query_v4) {
                 w->no_compat = true;
                 r = query(w);

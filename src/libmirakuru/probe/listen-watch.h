@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Watching for a TCP listener on this machine without connecting: an inet
- * sock_diag dump, filtered in the kernel to listening sockets on the probed
- * port (as `ss -ltn sport = :PORT` does), tells whether something listens
+ * sock_diag lookup of the probed address and port (the kernel finds the
+ * listener as for an incoming connect, in one hash lookup), or where the
+ * kernel refuses that, a dump filtered to listening sockets on the port
+ * (as `ss -ltn sport = :PORT` does), tells whether something listens
  * where a connect would land. Nothing reaches the service, so nothing shows
  * in its log. When to ask: on each sock:inet_sock_set_state tracepoint
  * event for the port (listen-event.h) and shortly after it, where the
