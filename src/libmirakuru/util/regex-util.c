@@ -120,7 +120,9 @@ static void paths_loop(Cost *x) {
 
 /* X{min,max} as glibc's parse_dup_op() builds it: MIN copies of X, then X*
  * (MAX < 0), or MAX-MIN nested optional copies "((X?X)?X)?". Stops early
- * once a copy changes nothing (a fixed point) or the paths saturated. */
+ * once a copy changes nothing (a fixed point) or the ways are past
+ * REGEX_EMPTY_PATHS_MAX (refused then; a count that only grows by one a
+ * copy, "(a?){0,32767}", would otherwise take every copy). */
 static void paths_repeat(Cost *ret, const Cost *x, long min, long max) {
         Cost r = { PATHS_EMPTY }, prev;
 
@@ -130,7 +132,7 @@ static void paths_repeat(Cost *ret, const Cost *x, long min, long max) {
                 if (i > 0 && r.through == prev.through && r.head == prev.head && r.tail == prev.tail &&
                     r.inner == prev.inner)
                         break;
-                if (r.inner == PATHS_SATURATED)
+                if (r.inner > REGEX_EMPTY_PATHS_MAX)
                         break;
         }
         if (max < 0) {
@@ -149,7 +151,7 @@ static void paths_repeat(Cost *ret, const Cost *x, long min, long max) {
                         if (opt.through == prev.through && opt.head == prev.head && opt.tail == prev.tail &&
                             opt.inner == prev.inner)
                                 break;
-                        if (opt.inner == PATHS_SATURATED)
+                        if (opt.inner > REGEX_EMPTY_PATHS_MAX)
                                 break;
                 }
                 paths_concat(&r, &opt);
