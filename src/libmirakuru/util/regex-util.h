@@ -24,7 +24,8 @@
 /* The longest pattern accepted, in bytes (without the NUL). */
 #define REGEX_PATTERN_MAX 4096
 /* The bound on the states regcomp() may build, counted as glibc builds
- * them: a literal byte, '.', '^', '$' count 1, a bracket expression or
+ * them: a literal byte, '.', '^', '$' count 1 (a character whose capital
+ * is longer, the capital's bytes: REG_ICASE upper-cases), a bracket expression or
  * \w \W \s \S 3, a group 2, each '|' 1, and 1 for the end; X? counts
  * X+1, X* X+1, X+ 2X+1, X{m,} (m+1)X+1, X{m,n} nX+(n-m). With A anchors
  * (^ $ \< \> count 1, \b \B 2, after expanding repeats) the total counts
