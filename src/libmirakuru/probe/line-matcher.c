@@ -219,7 +219,7 @@ int line_matcher_feed(LineMatcher *m, const char *line, size_t length) {
         /* In place only when cheap, and when no queued line is ahead (the
          * thread holds glibc's lock of the regex while it matches). */
         if (!m->head && !m->busy && m->states <= LINE_MATCHER_INLINE_STATES &&
-            m->states * length <= LINE_MATCHER_INLINE_COST) {
+            length <= LINE_MATCHER_INLINE_LENGTH_MAX && m->states * length * length <= LINE_MATCHER_INLINE_COST) {
                 (void) pthread_mutex_unlock(&m->lock);
                 return match(&m->re, line, length) ? 1 : 0;
         }

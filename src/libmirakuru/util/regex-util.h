@@ -32,7 +32,9 @@
  * (1 + 2A) times, as glibc copies what follows an anchor per combination
  * of constraints. A pattern without anchors may thus have ~2000 literal
  * characters, one with '^' and '$' ~400. Measured at this bound: regcomp()
- * under 25 MB and 0.15 s, regexec() of a 4 KiB line under 0.5 s
+ * under 25 MB and 0.15 s; regexec() is not bounded by this: it starts over
+ * at each position of the line, and some accepted patterns take seconds on
+ * a 4 KiB line (probe/line-matcher.c matches off the loop)
  * (docs/reliability.md). */
 #define REGEX_STATES_MAX 2048
 /* More anchors than this (counted as above) are refused: glibc's copies
