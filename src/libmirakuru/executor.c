@@ -570,7 +570,10 @@ static int open_containment(MkExecutor *e) {
         if (r < 0) {
                 executor_set_error(e, "%s: no containment backend could hold the service (%s)", e->name,
                                    refusal ?: strerror(-r));
-                return r;
+                /* Not the command's fault: the backend's own errno (EACCES
+                 * making a cgroup, ENOENT of a bus socket) would read as "the
+                 * command could not be executed" or "not found". */
+                return r == -ENOMEM ? r : -EOPNOTSUPP;
         }
         e->containment_used = e->containment->ops->kind;
         e->containment_reason = e->containment->reason ? strdup(e->containment->reason) : NULL;

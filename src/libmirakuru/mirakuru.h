@@ -486,6 +486,9 @@ sd_event *mk_executor_get_event(MkExecutor *e);
  *   -ECHILD     the service exited (non-zero or by a signal) before ready
  *   -ETIMEDOUT  the start deadline passed; the error names the unmet probe
  *   -EADDRINUSE something already answers where a probe looks (pre-check)
+ *   -EOPNOTSUPP no containment backend can hold the service here (the one
+ *               asked for, or every one under MK_CONTAINMENT_AUTO; the
+ *               error says why each refused)
  *   -ECANCELED  mk_executor_stop() or kill was called during the start
  *   -EBUSY      already started, or called from a callback of the loop
  *   -EINVAL     no command */

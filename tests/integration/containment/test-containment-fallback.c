@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "cont-common.h"
@@ -276,6 +277,63 @@ static void test_stale_cgroup_is_cleaned(void **state) {
         free(stale);
 }
 
+/* A backend that cannot work here, asked for by name (--containment cgroup
+ * as a user without a delegated cgroup: mkdir gives EACCES), is not the
+ * command's fault: the start fails with -EOPNOTSUPP, not with the backend's
+ * errno, which read as "the command could not be executed" (-EACCES, and
+ * mirakuru-run's exit status 126) or "not found" (-ENOENT, 127). The CLI
+ * exits 125 (mirakuru-run failed). Run as nobody when we are root. */
+static void test_refused_backend_is_not_an_exec_error(void **state) {
+        const char *cli = test_mirakuru_run();
+        pid_t pid;
+        int status;
+        (void) state;
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (getuid() == 0 && (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)) {
+                        fprintf(stderr, "SKIP: cannot become nobody: %m\n");
+                        _exit(EXIT_TEST_SKIP);
+                }
+                if (access(cli, X_OK) < 0) {
+                        fprintf(stderr, "SKIP: %s not executable by uid %d\n", cli, (int) getuid());
+                        _exit(EXIT_TEST_SKIP);
+                }
+                _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+                const char *argv[] = { "true", NULL };
+                if (mk_executor_new(&e) < 0 || mk_executor_set_argv(e, argv) < 0 ||
+                    mk_executor_set_containment(e, MK_CONTAINMENT_CGROUP) < 0)
+                        _exit(2);
+                int r = mk_executor_start(e);
+                if (r >= 0) {
+                        fprintf(stderr, "SKIP: this user can make cgroups\n");
+                        (void) mk_executor_stop(e);
+                        _exit(EXIT_TEST_SKIP);
+                }
+                fprintf(stderr, "# start: %d %s\n", r, mk_executor_get_error(e));
+                if (r != -EOPNOTSUPP || !strstr(mk_executor_get_error(e) ?: "", "no containment backend"))
+                        _exit(3);
+                pid_t c = fork();
+                if (c < 0)
+                        _exit(2);
+                if (c == 0) {
+                        execl(cli, "mirakuru-run", "--containment", "cgroup", "--", "true", (char *) NULL);
+                        _exit(99);
+                }
+                int st;
+                if (waitpid(c, &st, 0) != c)
+                        _exit(2);
+                fprintf(stderr, "# mirakuru-run --containment cgroup: exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+                _exit(WIFEXITED(st) && WEXITSTATUS(st) == 125 ? 0 : 4);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == EXIT_TEST_SKIP)
+                skip();
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void) {
         test_cgroup = cont_cgroup_enter();
         unsetenv("MIRAKURU_CONTAINMENT");
@@ -288,6 +346,7 @@ int main(void) {
                 cmocka_unit_test(test_cli_verbose_says_why),
                 cmocka_unit_test(test_scope_refused_falls_back),
                 cmocka_unit_test(test_scope_job_failed_falls_back),
+                cmocka_unit_test(test_refused_backend_is_not_an_exec_error),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         cont_cgroup_leave();
