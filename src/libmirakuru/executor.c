@@ -338,12 +338,21 @@ void executor_service_exited(MkExecutor *e) {
                         become_ready_if_done(e);
                 } else {
                         _cleanup_free_ char *how = executor_describe_exit(&e->exit);
+                        /* Without a cgroup, a daemon that left the session may
+                         * live on unseen: say so, and what helps. */
+                        const char *hint = e->containment && !e->containment->cgroup_path &&
+                                                           !executor_has_pid_file(e) ?
+                                                   " (on the process-group backend, a daemon that left the "
+                                                   "service's session is followed only when a pid file names "
+                                                   "it: give its pid file)" :
+                                                   "";
                         if (e->main.following && e->main.pid > 0)
-                                executor_set_error(e, "%s: its main process (pid %d) %s before it was ready",
-                                                   e->name, (int) e->main.pid, how ?: "exited");
+                                executor_set_error(e, "%s: its main process (pid %d) %s before it was ready%s",
+                                                   e->name, (int) e->main.pid, how ?: "exited",
+                                                   e->exit.code == CLD_EXITED && e->exit.status == 0 ? hint : "");
                         else if (e->main.following)
                                 executor_set_error(e, "%s: its command exited 0 and every process it left "
-                                                   "exited before it was ready", e->name);
+                                                   "exited before it was ready%s", e->name, hint);
                         else
                                 executor_set_error(e, "%s %s before it was ready", e->name,
                                                    how ?: "exited");

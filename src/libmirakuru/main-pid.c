@@ -68,6 +68,13 @@ static int service_pids(MkExecutor *e, pid_t *pids, int max) {
         return n;
 }
 
+/* The process-group backend (no cgroup): a process named as the main one
+ * that left the service's session, a daemon's setsid(), is the service's
+ * when the backend can take it in (pgroup.c's adoption). */
+static bool no_cgroup(MkExecutor *e) {
+        return e->containment && !e->containment->cgroup_path;
+}
+
 static bool pid_of_service(MkExecutor *e, pid_t pid) {
         pid_t pids[MAX_SCAN] = {};
         int n = service_pids(e, pids, MAX_SCAN);
@@ -75,7 +82,7 @@ static bool pid_of_service(MkExecutor *e, pid_t pid) {
         for (int i = 0; i < n && i < MAX_SCAN; i++)
                 if (pids[i] == pid)
                         return true;
-        return false;
+        return no_cgroup(e) && containment_adopt(e->containment, pid) > 0;
 }
 
 static void main_pid_unwatch(MkExecutor *e) {
@@ -176,6 +183,14 @@ static int follow(MkExecutor *e, pid_t pid) {
         main_pid_unwatch(e);
         e->main.pid = pid;
         e->main.guessed = false;
+        /* Kept in the service should it leave the session later (a guessed
+         * main process that daemonizes on). */
+        if (no_cgroup(e))
+                (void) containment_adopt(e->containment, pid);
+        if (e->main.watch_empty_pending) {
+                e->main.watch_empty_pending = false;
+                (void) containment_watch_empty(e->containment);
+        }
         if (pidfd >= 0) {
                 r = sd_event_add_io(e->event, &e->main.source, pidfd, EPOLLIN, on_followed_exit, e);
                 if (r >= 0)
@@ -222,10 +237,16 @@ bool main_pid_launcher_exited(MkExecutor *e) {
             e->tearing_down ||
             (e->state != MK_STATE_STARTING && e->state != MK_STATE_READY) || !e->containment)
                 return false;
-        if (containment_is_empty(e->containment) != 0)
-                return false;
-        /* The cgroup's emptiness ends the service while no main process is known. */
-        if (containment_watch_empty(e->containment) < 0)
+        if (containment_is_empty(e->containment) != 0) {
+                /* Without a cgroup a daemon that left the session at once
+                 * (fork, setsid(), the launcher exits) shows nothing left:
+                 * its pid file will name it. Follow it then; until then the
+                 * probes wait (the pid file probe takes it in). */
+                if (!no_cgroup(e) || !executor_has_pid_file(e))
+                        return false;
+                e->main.watch_empty_pending = true;
+        } else if (containment_watch_empty(e->containment) < 0)
+                /* The cgroup's emptiness ends the service while no main process is known. */
                 return false;
 
         e->main.following = true;

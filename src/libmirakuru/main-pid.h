@@ -21,6 +21,8 @@ typedef struct MainPid {
         sd_event_source *source;
         pid_t hint;       /* the last MAINPID= */
         bool guessed;     /* pid is the single process that was left (no MAINPID=, no pid file) */
+        bool watch_empty_pending; /* nothing was left at the launcher's exit (no cgroup): the pid
+                                   * file will name the daemon; emptiness counts from then on */
         MkExit launcher_exit;
 } MainPid;
 
@@ -47,3 +49,5 @@ void executor_main_pid_hint(MkExecutor *e, pid_t pid);
 /* The pid in the first pid file probe's file when it names a live process
  * of the service, else 0 (pidfile.c). */
 pid_t executor_pid_file_pid(MkExecutor *e);
+/* Whether the service has a pid file probe that checks the pid (pidfile.c). */
+bool executor_has_pid_file(MkExecutor *e);

@@ -581,8 +581,9 @@ int mk_executor_set_exit_handler(MkExecutor *e, MkExitHandler handler, void *use
  * main process that is not our child cannot be known: it is reported as
  * a clean exit 0 (CLD_EXITED), or death by the stop signal during a stop.
  * On the process-group backend a daemon that calls setsid() leaves the
- * process group: it cannot be followed or stopped (use cgroup or
- * systemd containment for daemonizing services). */
+ * process group: it is followed and stopped with the service only when a
+ * pid file probe names it (taken in when it came from the service's tree);
+ * otherwise use cgroup or systemd containment for daemonizing services. */
 
 /* True while the main process is alive (after a launcher handed over:
  * until the service ended), checked when called: right within

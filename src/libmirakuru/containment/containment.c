@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "containment.h"
+#include "escapees.h"
 
 /* Tried in this order for MK_CONTAINMENT_AUTO. */
 static const ContainmentOps *const backends[] = {
@@ -164,6 +165,16 @@ void containment_main_exited(Containment *c) {
         c->main_reaped = true;
         if (c->ops->main_exited)
                 c->ops->main_exited(c);
+}
+
+int containment_adopt(Containment *c, pid_t pid) {
+        if (!c || pid <= 0)
+                return 0;
+        if (c->ops->adopt)
+                return c->ops->adopt(c, pid);
+        if (c->cgroup_path)
+                return pid_in_cgroup(pid, c->cgroup_path) > 0;
+        return 0;
 }
 
 Containment *containment_free_with_leftovers(Containment *c, char **leftovers) {

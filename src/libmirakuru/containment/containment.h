@@ -58,6 +58,12 @@ typedef struct ContainmentOps {
         /* The main process was reaped (backends without kernel notification
          * use this as a hint to look again). May be NULL. */
         void (*main_exited)(Containment *c);
+        /* PID is named the service's main process (its pid file, the
+         * process followed after the launcher's exit): keep it, and what it
+         * starts, in the service even where nothing else would (a daemon
+         * that left the service's session). 1 if PID belongs to the service
+         * (now), 0 if not, negative errno. NULL: membership of the cgroup. */
+        int (*adopt)(Containment *c, pid_t pid);
         /* Remove what setup() made (cgroup directory; the scope is collected). */
         void (*destroy)(Containment *c);
 } ContainmentOps;
@@ -99,6 +105,9 @@ int containment_kill_all(Containment *c);
 int containment_is_empty(Containment *c);
 int containment_watch_empty(Containment *c);
 void containment_main_exited(Containment *c);
+/* Whether PID belongs to the service, taking it in where the backend can
+ * (ops->adopt); 1, 0 or negative errno. */
+int containment_adopt(Containment *c, pid_t pid);
 
 /* For backends: report the outcome of place(), and emptiness (once). */
 void containment_placed(Containment *c, int result);

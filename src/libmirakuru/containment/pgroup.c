@@ -13,7 +13,11 @@
  *
  * What it cannot promise (see docs/containment.md): a process that leaves
  * the session (setsid()) *and* whose parent has already exited cannot be
- * attributed: the classic double-forked daemon escapes. The kernel does
+ * attributed: the classic double-forked daemon escapes, unless it is
+ * named: a pid file's pid, or the process followed as the main one after
+ * the launcher's exit, is adopted (pgroup_adopt()) when it came from the
+ * service's tree (found below it, or an orphan of ours no other service
+ * claims), and it and its descendants are members from then on. The kernel does
  * not tell us when a process group becomes empty, so emptiness is
  * re-checked on a short backing-off timer. If the supervisor dies, its
  * guard kills the process group only. */
@@ -44,6 +48,15 @@
 #define PGROUP_WALK_MAX ((size_t) 1 << 20)
 /* A catchable stop signal need not chase a fork loop: the kill signal follows. */
 #define SIGNAL_PASSES_CATCHABLE 8
+/* Processes adopted by one service (a pid file's daemon, a followed main). */
+#define ADOPTED_MAX 8
+
+/* A process taken in by adoption, known by its start time too: once it is
+ * gone, its pid may be another process's. */
+typedef struct Adopted {
+        pid_t pid;
+        uint64_t start_time;
+} Adopted;
 
 typedef struct ProcessGroup {
         Containment c;
@@ -52,6 +65,8 @@ typedef struct ProcessGroup {
         Guard guard;
         bool main_reaped; /* from now on the main pid may be reused: only group and session count */
         uint64_t fresh_after; /* a look at /proc must have begun after this (CLOCK_MONOTONIC usec) */
+        Adopted adopted[ADOPTED_MAX];
+        size_t n_adopted;
 } ProcessGroup;
 
 typedef struct ProcInfo {
@@ -208,6 +223,17 @@ static bool mains_has(pid_t pid) {
         return found;
 }
 
+/* Whether PID is one of G's adopted processes, still the same process. */
+static bool adopted_alive(const ProcessGroup *g, pid_t pid) {
+        for (size_t i = 0; i < g->n_adopted; i++)
+                if (g->adopted[i].pid == pid) {
+                        ProcStat st;
+                        return proc_stat_read(pid, &st) >= 0 && st.start_time == g->adopted[i].start_time &&
+                               !proc_state_exited(st.state);
+                }
+        return false;
+}
+
 /* The members alone, found by walking down from the service's roots
  * (proc-children.h): the main process while it is not reaped, and those of
  * our own children in its group or session (orphans reparent to us: we are
@@ -219,7 +245,7 @@ static bool mains_has(pid_t pid) {
  * that misses a live member is followed by another, and a look that says
  * "empty" found every member a zombie or gone, whose children are all
  * ours (reparented), read by this thread, which alone reaps them. */
-static int walk_members(pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t *ret_n) {
+static int walk_members(const ProcessGroup *g, pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t *ret_n) {
         _cleanup_(pid_array_done) PidArray queue = {}, own = {};
         _cleanup_free_ ProcInfo *members = NULL;
         size_t n = 0, next = 0;
@@ -227,6 +253,10 @@ static int walk_members(pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t
 
         if (!main_reaped && (r = pid_array_push(&queue, main_pid)) < 0)
                 return r;
+        for (size_t i = 0; i < g->n_adopted; i++)
+                if (g->adopted[i].pid != main_pid && adopted_alive(g, g->adopted[i].pid) &&
+                    (r = pid_array_push(&queue, g->adopted[i].pid)) < 0)
+                        return r;
         for (int round = 0; round < 2; round++) {
                 own.n = 0;
                 r = proc_children_append(getpid(), &own);
@@ -283,7 +313,8 @@ static bool can_walk(void) {
 
 /* Every process on the system (a look begun after FRESH_AFTER), with
  * members of the service marked. */
-static int scan_all(pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
+static int scan_all(const ProcessGroup *g, pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret,
+                    size_t *ret_n) {
         _cleanup_free_ ProcInfo *all = NULL;
         size_t n = 0;
         int r;
@@ -293,7 +324,7 @@ static int scan_all(pid_t main_pid, bool main_reaped, uint64_t fresh_after, Proc
                 return r;
         for (size_t i = 0; i < n; i++)
                 all[i].member = (all[i].pid == main_pid && !main_reaped) || all[i].pgrp == main_pid ||
-                                all[i].session == main_pid;
+                                all[i].session == main_pid || adopted_alive(g, all[i].pid);
         /* A process whose parent belongs belongs: walk up each parent chain,
          * the array sorted by pid, remembering every answer (once quadratic
          * in the number of processes: ~10 s to stop 1,000 services). */
@@ -331,25 +362,34 @@ static int scan_all(pid_t main_pid, bool main_reaped, uint64_t fresh_after, Proc
 
 /* The members (flagged), where the kernel lists children and we are the
  * subreaper by walking down (walk_members()), else by scan_all(). */
-static int scan_members(pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
+static int scan_members(const ProcessGroup *g, pid_t main_pid, bool main_reaped, uint64_t fresh_after,
+                        ProcInfo **ret, size_t *ret_n) {
         if (can_walk()) {
-                int r = walk_members(main_pid, main_reaped, ret, ret_n);
+                int r = walk_members(g, main_pid, main_reaped, ret, ret_n);
                 if (r != -E2BIG)
                         return r;
         }
-        return scan_all(main_pid, main_reaped, fresh_after, ret, ret_n);
+        return scan_all(g, main_pid, main_reaped, fresh_after, ret, ret_n);
 }
 
 /* Signals the members not in *SEEN yet (SIGNO 0: none) and adds them there;
  * reaps member zombies that reparented to us (never the main process: the
  * executor reaps it through its pidfd). Returns the number of live members
  * found (with SIGNO: newly signalled). */
+static bool is_adopted_pid(const ProcessGroup *g, pid_t pid) {
+        for (size_t i = 0; i < g->n_adopted; i++)
+                if (g->adopted[i].pid == pid)
+                        return true;
+        return false;
+}
+
 static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **leftovers) {
         _cleanup_free_ ProcInfo *all = NULL;
         size_t n = 0;
         int alive = 0, r;
 
-        r = scan_members(c->pid, ((ProcessGroup *) c)->main_reaped, ((ProcessGroup *) c)->fresh_after, &all, &n);
+        r = scan_members((ProcessGroup *) c, c->pid, ((ProcessGroup *) c)->main_reaped,
+                         ((ProcessGroup *) c)->fresh_after, &all, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -362,7 +402,8 @@ static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **
                          * right now, a zombie child of ours in the service's group or
                          * session (never another service's main process). */
                         if (p->ppid == getpid() && p->pid != c->pid && read_proc_info(p->pid, &now) >= 0 &&
-                            now.zombie && now.ppid == getpid() && (now.pgrp == c->pid || now.session == c->pid))
+                            now.zombie && now.ppid == getpid() &&
+                            (now.pgrp == c->pid || now.session == c->pid || is_adopted_pid((ProcessGroup *) c, p->pid)))
                                 (void) waitid(P_PID, (id_t) p->pid, &(siginfo_t) {}, WEXITED | WNOHANG);
                         continue;
                 }
@@ -517,12 +558,66 @@ static void pgroup_main_exited(Containment *c) {
         }
 }
 
+/* Is ID (a session or group id, or a pid) another service's main process
+ * (each calls setsid() at its start: its session and group ids are its pid)? */
+static bool other_service(const Containment *c, pid_t id) {
+        return id > 0 && id != c->pid && mains_has(id);
+}
+
+/* PID is named as the service's main process. It is taken in when it is
+ * a member (below the service now: record it, so it stays one once its
+ * parent exits), or when it is an orphan of ours (we are the subreaper: it
+ * came from below us) that no other service claims. */
+static int pgroup_adopt(Containment *c, pid_t pid) {
+        ProcessGroup *g = (ProcessGroup *) c;
+        _cleanup_free_ ProcInfo *all = NULL;
+        bool member = false;
+        ProcStat st;
+        size_t n = 0;
+        int r;
+
+        if (pid <= 0 || pid == getpid() || proc_stat_read(pid, &st) < 0 || proc_state_exited(st.state))
+                return 0;
+        if (adopted_alive(g, pid))
+                return 1;
+        r = scan_members(g, c->pid, g->main_reaped, now_usec(), &all, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && !member; i++)
+                member = all[i].member && all[i].pid == pid;
+        if (!member && (st.ppid != getpid() || other_service(c, pid) || other_service(c, st.session) ||
+                        other_service(c, st.pgrp)))
+                return 0;
+        if (pid == c->pid && !g->main_reaped)
+                return 1; /* the main process: a member as long as it lives */
+        /* Drop what is gone, keep the newest: a pid file may name a new
+         * daemon after a restart. */
+        size_t k = 0;
+        for (size_t i = 0; i < g->n_adopted; i++)
+                if (adopted_alive(g, g->adopted[i].pid))
+                        g->adopted[k++] = g->adopted[i];
+                else
+                        mains_remove(g->adopted[i].pid);
+        g->n_adopted = k;
+        if (g->n_adopted == ADOPTED_MAX) {
+                mains_remove(g->adopted[0].pid);
+                memmove(g->adopted, g->adopted + 1, (ADOPTED_MAX - 1) * sizeof g->adopted[0]);
+                g->n_adopted--;
+        }
+        g->adopted[g->n_adopted++] = (Adopted) { .pid = pid, .start_time = st.start_time };
+        mains_add(pid); /* no other service's walk takes it */
+        return 1;
+}
+
 static void pgroup_destroy(Containment *c) {
         ProcessGroup *g = (ProcessGroup *) c;
         g->recheck = sd_event_source_disable_unref(g->recheck);
         guard_remove(&g->guard);
         if (c->pid > 0)
                 mains_remove(c->pid);
+        for (size_t i = 0; i < g->n_adopted; i++)
+                mains_remove(g->adopted[i].pid);
+        g->n_adopted = 0;
 }
 
 const ContainmentOps containment_process_group_ops = {
@@ -535,5 +630,6 @@ const ContainmentOps containment_process_group_ops = {
         .is_empty = pgroup_is_empty,
         .watch_empty = pgroup_watch_empty,
         .main_exited = pgroup_main_exited,
+        .adopt = pgroup_adopt,
         .destroy = pgroup_destroy,
 };

@@ -89,8 +89,10 @@ static bool pid_of_service(PidFileProbe *f, pid_t pid) {
                 return false;
         if (cgroup)
                 return pid_in_cgroup(pid, cgroup);
-        /* Without a cgroup: the service's own session (it called setsid()). */
-        return getsid(pid) == probe_pid(&f->probe);
+        /* Without a cgroup: the service's own session (it called setsid()),
+         * or a daemon that left it, taken in by the process-group backend
+         * when it came from the service's tree (pgroup.c). */
+        return getsid(pid) == probe_pid(&f->probe) || probe_adopt(&f->probe, pid) > 0;
 }
 
 /* Looks at the file once: passes, or says in the status why not yet. */
@@ -147,6 +149,11 @@ static void pidfile_check(PidFileProbe *f) {
         }
         probe_set_status(&f->probe, "%s holds pid %d", f->path, (int) pid);
         probe_passed(&f->probe);
+}
+
+bool executor_has_pid_file(MkExecutor *e) {
+        PidFileProbe *f = (PidFileProbe *) executor_find_probe(e, &pidfile_ops, 0);
+        return f && f->check_pid;
 }
 
 pid_t executor_pid_file_pid(MkExecutor *e) {

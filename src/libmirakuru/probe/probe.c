@@ -62,6 +62,10 @@ const char *probe_cgroup(Probe *p) {
         return p->executor->containment ? p->executor->containment->cgroup_path : NULL;
 }
 
+int probe_adopt(Probe *p, pid_t pid) {
+        return containment_adopt(p->executor->containment, pid);
+}
+
 uint64_t probe_deadline(Probe *p) {
         return p->executor->deadline;
 }

@@ -59,6 +59,9 @@ sd_event *probe_event(Probe *p);
 int64_t probe_priority(Probe *p);
 pid_t probe_pid(Probe *p);
 const char *probe_cgroup(Probe *p);       /* NULL without a cgroup */
+/* Whether PID, named as the service's main process, belongs to the
+ * service; taken in where the containment can (containment_adopt()). */
+int probe_adopt(Probe *p, pid_t pid);
 uint64_t probe_deadline(Probe *p);        /* CLOCK_MONOTONIC usec, or MK_USEC_INFINITY */
 void probe_extend_deadline(Probe *p, uint64_t usec); /* deadline = now + usec, if later */
 /* Environment and fds for the child (in prepare()). probe_child_fd returns

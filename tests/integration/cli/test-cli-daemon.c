@@ -13,6 +13,20 @@
 
 #include "cli-test.h"
 
+/* Run with MIRAKURU_CONTAINMENT=process-group too (meson: -process-group):
+ * without a cgroup, a daemon that left the session is followed only when
+ * its pid file names it; a test of a daemon that no pid file names is
+ * skipped there (docs/containment.md). */
+static bool unnamed_daemon_unsupported(void) {
+        const char *c = getenv("MIRAKURU_CONTAINMENT");
+        if (c && strcmp(c, "process-group") == 0) {
+                fprintf(stderr, "# skipped on the process-group backend: a daemon no pid file names "
+                                "cannot be followed there\n");
+                return true;
+        }
+        return false;
+}
+
 static bool still_running(pid_t pid) {
         int status;
         return waitpid(pid, &status, WNOHANG) == 0;
@@ -24,6 +38,10 @@ static void test_foreground_launcher_exits_after_ready(void **state) {
         char port[8], *daemon_file = cli_path_in_dir("daemon.pid");
         CliRun r;
 
+        if (unnamed_daemon_unsupported()) {
+                free(daemon_file);
+                skip();
+        }
         snprintf(port, sizeof port, "%u", cli_free_port());
         cli_spawn(&r, test_dir, NULL,
                   ARGS("--tcp", port, "--", cli_helper, "tcp", port, "fork-exit-ms", "300", "pidfile", daemon_file,
@@ -97,6 +115,11 @@ static void test_no_main_process_known(void **state) {
         char *worker_file = cli_path_in_dir("nm-worker.pid"), *seen = cli_path_in_dir("nm-seen"), *then;
         CliRun r;
 
+        if (unnamed_daemon_unsupported()) {
+                free(worker_file);
+                free(seen);
+                skip();
+        }
         assert_true(asprintf(&then, "echo \"${MIRAKURU_PID-unset}\" > %s", seen) > 0);
         assert_int_equal(cli_run(&r, test_dir, NULL,
                                  ARGS("--verbose", "--output", "^ready$", "--then", then, "--", cli_helper,
