@@ -26,7 +26,7 @@ extern "C" {
  * output. Stopping goes in reverse dependency order: a service is stopped
  * only once every service depending on it is gone.
  *
- *     _cleanup_(mk_group_unrefp) MkGroup *g = NULL;
+ *     __attribute__((cleanup(mk_group_unrefp))) MkGroup *g = NULL;
  *     r = mk_group_new(&g);
  *     r = mk_group_add(g, "db", db);        // executors, configured as usual
  *     r = mk_group_add(g, "app", app);

@@ -9,7 +9,7 @@
  * plus how to tell it is ready (its probes) plus how to stop it. Every
  * executor runs on an sd-event loop; several executors may share one loop.
  *
- *     _cleanup_(mk_executor_unrefp) MkExecutor *e = NULL;
+ *     __attribute__((cleanup(mk_executor_unrefp))) MkExecutor *e = NULL;
  *     const char *argv[] = { "redis-server", "--port", "6390", NULL };
  *     r = mk_executor_new(&e);
  *     r = mk_executor_set_argv(e, argv);
