@@ -314,6 +314,12 @@ static void test_refused_backend_is_not_an_exec_error(void **state) {
                 fprintf(stderr, "# start: %d %s\n", r, mk_executor_get_error(e));
                 if (r != -EOPNOTSUPP || !strstr(mk_executor_get_error(e) ?: "", "no containment backend"))
                         _exit(3);
+                if (test_under_valgrind()) {
+                        /* The suite's mirakuru-run is then valgrind, whose log
+                         * directory nobody may not write to. */
+                        fprintf(stderr, "# the mirakuru-run half is skipped under valgrind\n");
+                        _exit(0);
+                }
                 pid_t c = fork();
                 if (c < 0)
                         _exit(2);
