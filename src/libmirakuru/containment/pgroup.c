@@ -223,15 +223,21 @@ static bool mains_has(pid_t pid) {
         return found;
 }
 
+/* The index of PID among G's adopted processes, or G->n_adopted. */
+static size_t adopted_find(const ProcessGroup *g, pid_t pid) {
+        size_t i = 0;
+        while (i < g->n_adopted && g->adopted[i].pid != pid)
+                i++;
+        return i;
+}
+
 /* Whether PID is one of G's adopted processes, still the same process. */
 static bool adopted_alive(const ProcessGroup *g, pid_t pid) {
-        for (size_t i = 0; i < g->n_adopted; i++)
-                if (g->adopted[i].pid == pid) {
-                        ProcStat st;
-                        return proc_stat_read(pid, &st) >= 0 && st.start_time == g->adopted[i].start_time &&
-                               !proc_state_exited(st.state);
-                }
-        return false;
+        size_t i = adopted_find(g, pid);
+        ProcStat st;
+
+        return i < g->n_adopted && proc_stat_read(pid, &st) >= 0 && st.start_time == g->adopted[i].start_time &&
+               !proc_state_exited(st.state);
 }
 
 /* The members alone, found by walking down from the service's roots
@@ -245,13 +251,14 @@ static bool adopted_alive(const ProcessGroup *g, pid_t pid) {
  * that misses a live member is followed by another, and a look that says
  * "empty" found every member a zombie or gone, whose children are all
  * ours (reparented), read by this thread, which alone reaps them. */
-static int walk_members(const ProcessGroup *g, pid_t main_pid, bool main_reaped, ProcInfo **ret, size_t *ret_n) {
+static int walk_members(const ProcessGroup *g, ProcInfo **ret, size_t *ret_n) {
         _cleanup_(pid_array_done) PidArray queue = {}, own = {};
         _cleanup_free_ ProcInfo *members = NULL;
+        const pid_t main_pid = g->c.pid;
         size_t n = 0, next = 0;
         int r;
 
-        if (!main_reaped && (r = pid_array_push(&queue, main_pid)) < 0)
+        if (!g->main_reaped && (r = pid_array_push(&queue, main_pid)) < 0)
                 return r;
         for (size_t i = 0; i < g->n_adopted; i++)
                 if (g->adopted[i].pid != main_pid && adopted_alive(g, g->adopted[i].pid) &&
@@ -313,9 +320,9 @@ static bool can_walk(void) {
 
 /* Every process on the system (a look begun after FRESH_AFTER), with
  * members of the service marked. */
-static int scan_all(const ProcessGroup *g, pid_t main_pid, bool main_reaped, uint64_t fresh_after, ProcInfo **ret,
-                    size_t *ret_n) {
+static int scan_all(const ProcessGroup *g, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
         _cleanup_free_ ProcInfo *all = NULL;
+        const pid_t main_pid = g->c.pid;
         size_t n = 0;
         int r;
 
@@ -323,7 +330,7 @@ static int scan_all(const ProcessGroup *g, pid_t main_pid, bool main_reaped, uin
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
-                all[i].member = (all[i].pid == main_pid && !main_reaped) || all[i].pgrp == main_pid ||
+                all[i].member = (all[i].pid == main_pid && !g->main_reaped) || all[i].pgrp == main_pid ||
                                 all[i].session == main_pid || adopted_alive(g, all[i].pid);
         /* A process whose parent belongs belongs: walk up each parent chain,
          * the array sorted by pid, remembering every answer (once quadratic
@@ -362,34 +369,25 @@ static int scan_all(const ProcessGroup *g, pid_t main_pid, bool main_reaped, uin
 
 /* The members (flagged), where the kernel lists children and we are the
  * subreaper by walking down (walk_members()), else by scan_all(). */
-static int scan_members(const ProcessGroup *g, pid_t main_pid, bool main_reaped, uint64_t fresh_after,
-                        ProcInfo **ret, size_t *ret_n) {
+static int scan_members(const ProcessGroup *g, uint64_t fresh_after, ProcInfo **ret, size_t *ret_n) {
         if (can_walk()) {
-                int r = walk_members(g, main_pid, main_reaped, ret, ret_n);
+                int r = walk_members(g, ret, ret_n);
                 if (r != -E2BIG)
                         return r;
         }
-        return scan_all(g, main_pid, main_reaped, fresh_after, ret, ret_n);
+        return scan_all(g, fresh_after, ret, ret_n);
 }
 
 /* Signals the members not in *SEEN yet (SIGNO 0: none) and adds them there;
  * reaps member zombies that reparented to us (never the main process: the
  * executor reaps it through its pidfd). Returns the number of live members
  * found (with SIGNO: newly signalled). */
-static bool is_adopted_pid(const ProcessGroup *g, pid_t pid) {
-        for (size_t i = 0; i < g->n_adopted; i++)
-                if (g->adopted[i].pid == pid)
-                        return true;
-        return false;
-}
-
 static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **leftovers) {
         _cleanup_free_ ProcInfo *all = NULL;
         size_t n = 0;
         int alive = 0, r;
 
-        r = scan_members((ProcessGroup *) c, c->pid, ((ProcessGroup *) c)->main_reaped,
-                         ((ProcessGroup *) c)->fresh_after, &all, &n);
+        r = scan_members((ProcessGroup *) c, ((ProcessGroup *) c)->fresh_after, &all, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -403,7 +401,7 @@ static int pass(Containment *c, int signo, pid_t **seen, size_t *n_seen, char **
                          * session (never another service's main process). */
                         if (p->ppid == getpid() && p->pid != c->pid && read_proc_info(p->pid, &now) >= 0 &&
                             now.zombie && now.ppid == getpid() &&
-                            (now.pgrp == c->pid || now.session == c->pid || is_adopted_pid((ProcessGroup *) c, p->pid)))
+                            (now.pgrp == c->pid || now.session == c->pid || adopted_find((ProcessGroup *) c, p->pid) < ((ProcessGroup *) c)->n_adopted))
                                 (void) waitid(P_PID, (id_t) p->pid, &(siginfo_t) {}, WEXITED | WNOHANG);
                         continue;
                 }
@@ -580,7 +578,7 @@ static int pgroup_adopt(Containment *c, pid_t pid) {
                 return 0;
         if (adopted_alive(g, pid))
                 return 1;
-        r = scan_members(g, c->pid, g->main_reaped, now_usec(), &all, &n);
+        r = scan_members(g, now_usec(), &all, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n && !member; i++)
