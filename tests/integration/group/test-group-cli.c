@@ -135,6 +135,11 @@ static void test_four_services_foreground_signal(void **state) {
 
         cli_spawn(&r, test_dir, NULL, ARGS("-f", file));
         assert_true(cli_wait_text(r.err_path, "app: ready after", CLI_TIMEOUT_USEC));
+        /* app's child writes its pid file on its own, maybe after app is
+         * ready: wait for it, or SIGTERM may come first and leave the file
+         * empty (seen once under ASan). */
+        _cleanup_str_ char *app_child = test_path_in(test_dir, "app-child.pid");
+        assert_true(cli_pid_from(app_child) > 0);
         assert_int_equal(kill(r.pid, SIGTERM), 0);
         assert_int_equal(cli_wait(&r), 0);
         assert_int_equal(r.status, 0);
